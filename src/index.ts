@@ -6,3 +6,6 @@ export { type KernelSpec, type Launch, type CpuLaunch, grid1d } from './engine/k
 export { type ShaderSource, userShader } from './engine/shader-source.js';
 export * from './engine/errors.js';
 export * as ops from './kernels/index.js';
+export { defineKernel, describeKernel, type CustomKernelOptions } from './engine/custom-kernel.js';
+export type { EntryPointLayout, ReflectedBinding, StorageBinding, UniformBinding, UniformField } from './engine/reflection.js';
+export { Philox, philox4x32 } from './engine/rng.js';

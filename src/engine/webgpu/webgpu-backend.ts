@@ -21,6 +21,13 @@ interface Program {
   failure?: Error;
 }
 
+interface ShaderModule {
+  module: GPUShaderModule;
+  compiled: Promise<void>;
+  /** Set once compilation is known to have failed. */
+  failure?: Error;
+}
+
 interface UniformChunk {
   buffer: GPUBuffer;
   bytes: Uint8Array;
@@ -44,7 +51,7 @@ export interface WebGpuBackendOptions {
  */
 export class WebGpuBackend implements Backend {
   private readonly pool: BufferPool;
-  private readonly modules = new Map<string, { module: GPUShaderModule; compiled: Promise<void> }>();
+  private readonly modules = new Map<string, ShaderModule>();
   private readonly programs = new Map<string, Program>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -152,6 +159,8 @@ export class WebGpuBackend implements Backend {
 
   async compile(kernel: KernelSpec, overrides: Record<string, number> = {}): Promise<void> {
     this.alive();
+    // The compiler's messages first: they locate errors better than the reflection parser would.
+    await this.module(kernel.shader).compiled;
     const program = this.program(kernel, entryPointLayout(kernel.shader, kernel.entryPoint), overrides);
     await program.ready;
   }
@@ -285,10 +294,10 @@ export class WebGpuBackend implements Backend {
     return { buffer: chunk.buffer, offset };
   }
 
-  private module(shader: ShaderSource): { module: GPUShaderModule; compiled: Promise<void> } {
+  private module(shader: ShaderSource): ShaderModule {
     const key = `${shader.name}\u0000${shader.code}`;
-    let entry = this.modules.get(key);
-    if (entry) return entry;
+    const cached = this.modules.get(key);
+    if (cached) return cached;
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code: shader.code, label: shader.name });
     const scope = this.device.popErrorScope();
@@ -307,10 +316,12 @@ export class WebGpuBackend implements Backend {
       }));
       throw new ShaderCompileError(shader.name, messages);
     });
-    compiled.catch(() => {});
-    entry = { module, compiled };
-    this.modules.set(key, entry);
-    return entry;
+    const created: ShaderModule = { module, compiled };
+    compiled.catch((e: Error) => {
+      created.failure = e;
+    });
+    this.modules.set(key, created);
+    return created;
   }
 
   private program(kernel: KernelSpec, layout: EntryPointLayout, overrides: Record<string, number>): Program {
@@ -319,7 +330,8 @@ export class WebGpuBackend implements Backend {
     const key = `${kernel.shader.name}\u0000${kernel.entryPoint}\u0000${JSON.stringify(constants)}\u0000${kernel.shader.code}`;
     let program = this.programs.get(key);
     if (program) return program;
-    const { module, compiled } = this.module(kernel.shader);
+    const shaderModule = this.module(kernel.shader);
+    const { module, compiled } = shaderModule;
     const groupLayouts = new Map<number, GPUBindGroupLayout>();
     for (const group of layout.groups) {
       const entries: GPUBindGroupLayoutEntry[] = layout.bindings
@@ -341,7 +353,7 @@ export class WebGpuBackend implements Backend {
       compute: { module, entryPoint: kernel.entryPoint, constants },
     });
     const scope = this.device.popErrorScope();
-    const created: Program = { pipeline, groupLayouts, ready: Promise.resolve() };
+    const created: Program = { pipeline, groupLayouts, ready: Promise.resolve(), failure: shaderModule.failure };
     created.ready = compiled
       .then(() => scope)
       .then((err) => {
