@@ -1,5 +1,5 @@
 // Runs a researcher's own WGSL kernel on engine tensors: a leaky ReLU with a uniform slope.
-// npx tsx is not needed: `npm run example:custom-shader` bundles and runs it.
+// Run it: node scripts/run-ts.mjs examples/custom-shader.ts
 import { createEngine, defineKernel } from '../src/index.js';
 
 export const leakyRelu = defineKernel({
@@ -38,6 +38,6 @@ export async function runExample(backend?: 'auto' | 'webgpu' | 'cpu'): Promise<F
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1]?.endsWith('examples/custom-shader.ts')) {
   console.log(Array.from(await runExample()));
 }

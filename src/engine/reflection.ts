@@ -115,13 +115,19 @@ function overridesReachedFrom(entry: FunctionInfo, all: string[], lines: string[
   return all.filter((o) => names.has(o));
 }
 
-const cache = new Map<string, Map<string, EntryPointLayout>>();
+const bySource = new WeakMap<ShaderSource, Map<string, EntryPointLayout>>();
+const byText = new Map<string, Map<string, EntryPointLayout>>();
 
-/** Reflects the compute entry points of a shader (cached by shader name and source). */
+/** Reflects the compute entry points of a shader (cached by the source object, then by its text). */
 export function reflectShader(shader: ShaderSource): Map<string, EntryPointLayout> {
-  const key = `${shader.name}\u0000${shader.code}`;
-  let entries = cache.get(key);
+  let entries = bySource.get(shader);
   if (entries) return entries;
+  const key = `${shader.name}\u0000${shader.code}`;
+  entries = byText.get(key);
+  if (entries) {
+    bySource.set(shader, entries);
+    return entries;
+  }
   let reflect: WgslReflect;
   try {
     reflect = new WgslReflect(shader.code);
@@ -144,7 +150,8 @@ export function reflectShader(shader: ShaderSource): Map<string, EntryPointLayou
       workgroupSize: f.workgroupSize,
     });
   }
-  cache.set(key, entries);
+  byText.set(key, entries);
+  bySource.set(shader, entries);
   return entries;
 }
 

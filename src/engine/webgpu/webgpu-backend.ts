@@ -15,6 +15,8 @@ interface GpuStorage {
 
 interface Program {
   pipeline: GPUComputePipeline;
+  /** Bind groups by the buffers they hold (FIFO-bounded). */
+  bindGroups: Map<string, GPUBindGroup>;
   groupLayouts: Map<number, GPUBindGroupLayout>;
   /** Resolves when the module compiled and the pipeline validated; rejects with why not. */
   ready: Promise<void>;
@@ -35,8 +37,8 @@ interface UniformChunk {
   used: number;
 }
 
-const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const UNIFORM_CHUNK = 64 * 1024;
+const BIND_GROUP_CACHE = 256;
 
 export interface WebGpuBackendOptions {
   /** Submit after every dispatch inside an error scope, so a validation error names its kernel. */
@@ -52,9 +54,12 @@ export interface WebGpuBackendOptions {
 export class WebGpuBackend implements Backend {
   private readonly pool: BufferPool;
   private readonly modules = new Map<string, ShaderModule>();
-  private readonly programs = new Map<string, Program>();
+  private readonly programs = new WeakMap<KernelSpec, Map<string, Program>>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  private passPipeline: GPUComputePipeline | null = null;
   private batchKernels: string[] = [];
   private uniformChunks: UniformChunk[] = [];
   private readonly uniformAlign: number;
@@ -101,7 +106,8 @@ export class WebGpuBackend implements Backend {
     }
     if (bytes > limits.maxBufferSize) throw new AllocationError(name, bytes, 'maxBufferSize', limits.maxBufferSize);
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-    const storage: GpuStorage = { buffer: this.pool.acquire(size, STORAGE_USAGE, name), bytes };
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const storage: GpuStorage = { buffer: this.pool.acquire(size, usage, name), bytes };
     return storage;
   }
 
@@ -172,25 +178,53 @@ export class WebGpuBackend implements Backend {
     const program = this.program(kernel, layout, launch.overrides ?? {});
     if (program.failure) throw program.failure;
     const pass = this.ensurePass();
-    pass.setPipeline(program.pipeline);
+    if (this.passPipeline !== program.pipeline) {
+      pass.setPipeline(program.pipeline);
+      this.passPipeline = program.pipeline;
+    }
     for (const [group, bgl] of program.groupLayouts) {
-      const entries: GPUBindGroupEntry[] = [];
+      // Uniforms use dynamic offsets into the batch's uniform chunk, so that a bind group depends only
+      // on buffers and can be cached across dispatches.
+      const offsets: number[] = [];
+      let key = `${group}`;
+      let chunk: GPUBuffer | null = null;
       for (const b of layout.bindings) {
         if (b.group !== group) continue;
         if (b.kind === 'storage') {
           const s = launch.bindings[b.name].storage as GpuStorage;
-          entries.push({ binding: b.binding, resource: { buffer: s.buffer, offset: 0, size: Math.max(4, s.bytes) } });
+          key += `:${this.bufferId(s.buffer)}/${s.bytes}`;
         } else {
-          const { buffer, offset } = this.uniformSlot(b.size, (view, base) => packUniform(b, launch.uniforms?.[b.name], view, base, kernel.name));
-          entries.push({ binding: b.binding, resource: { buffer, offset, size: b.size } });
+          const slot = this.uniformSlot(b.size, (view, base) => packUniform(b, launch.uniforms?.[b.name], view, base, kernel.name));
+          chunk = slot.buffer;
+          offsets.push(slot.offset);
+          key += `:u${this.bufferId(chunk)}/${b.size}`;
         }
       }
-      pass.setBindGroup(group, this.device.createBindGroup({ layout: bgl, entries, label: kernel.name }));
+      let bindGroup = program.bindGroups.get(key);
+      if (!bindGroup) {
+        const entries: GPUBindGroupEntry[] = layout.bindings
+          .filter((b) => b.group === group)
+          .map((b) => {
+            if (b.kind === 'uniform') return { binding: b.binding, resource: { buffer: chunk as GPUBuffer, offset: 0, size: b.size } };
+            const s = launch.bindings[b.name].storage as GpuStorage;
+            return { binding: b.binding, resource: { buffer: s.buffer, offset: 0, size: Math.max(4, s.bytes) } };
+          });
+        bindGroup = this.device.createBindGroup({ layout: bgl, entries, label: kernel.name });
+        if (program.bindGroups.size >= BIND_GROUP_CACHE) program.bindGroups.delete(program.bindGroups.keys().next().value as string);
+        program.bindGroups.set(key, bindGroup);
+      }
+      pass.setBindGroup(group, bindGroup, offsets);
     }
     const [x, y = 1, z = 1] = launch.workgroups;
     pass.dispatchWorkgroups(x, y, z);
     this.batchKernels.push(kernel.name);
     if (this.batchKernels.length >= this.maxBatch) this.flush();
+  }
+
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) this.bufferIds.set(buffer, (id = ++this.nextBufferId));
+    return id;
   }
 
   flush(): void {
@@ -228,7 +262,6 @@ export class WebGpuBackend implements Backend {
     if (!this.lostError) this.flush();
     this.disposed = true;
     this.pool.destroyAll();
-    this.programs.clear();
     this.modules.clear();
     this.device.destroy();
     this.gpu = null;
@@ -267,6 +300,7 @@ export class WebGpuBackend implements Backend {
     if (this.pass) {
       this.pass.end();
       this.pass = null;
+      this.passPipeline = null;
     }
   }
 
@@ -326,9 +360,16 @@ export class WebGpuBackend implements Backend {
 
   private program(kernel: KernelSpec, layout: EntryPointLayout, overrides: Record<string, number>): Program {
     const constants: Record<string, number> = {};
-    for (const name of layout.overrides) if (name in overrides) constants[name] = overrides[name];
-    const key = `${kernel.shader.name}\u0000${kernel.entryPoint}\u0000${JSON.stringify(constants)}\u0000${kernel.shader.code}`;
-    let program = this.programs.get(key);
+    let key = '';
+    for (const name of layout.overrides) {
+      if (name in overrides) {
+        constants[name] = overrides[name];
+        key += `${name}=${overrides[name]};`;
+      }
+    }
+    let programs = this.programs.get(kernel);
+    if (!programs) this.programs.set(kernel, (programs = new Map()));
+    let program = programs.get(key);
     if (program) return program;
     const shaderModule = this.module(kernel.shader);
     const { module, compiled } = shaderModule;
@@ -339,7 +380,7 @@ export class WebGpuBackend implements Backend {
         .map((b) => ({
           binding: b.binding,
           visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: b.kind === 'uniform' ? 'uniform' : b.readOnly ? 'read-only-storage' : 'storage' },
+          buffer: b.kind === 'uniform' ? { type: 'uniform', hasDynamicOffset: true } : { type: b.readOnly ? 'read-only-storage' : 'storage' },
         }));
       groupLayouts.set(group, this.device.createBindGroupLayout({ entries, label: `${kernel.name}/group${group}` }));
     }
@@ -353,7 +394,7 @@ export class WebGpuBackend implements Backend {
       compute: { module, entryPoint: kernel.entryPoint, constants },
     });
     const scope = this.device.popErrorScope();
-    const created: Program = { pipeline, groupLayouts, ready: Promise.resolve(), failure: shaderModule.failure };
+    const created: Program = { pipeline, groupLayouts, bindGroups: new Map(), ready: Promise.resolve(), failure: shaderModule.failure };
     created.ready = compiled
       .then(() => scope)
       .then((err) => {
@@ -365,7 +406,7 @@ export class WebGpuBackend implements Backend {
       });
     created.ready.catch(() => {});
     this.checks.push(created.ready);
-    this.programs.set(key, created);
+    programs.set(key, created);
     return created;
   }
 }

@@ -1,0 +1,17 @@
+/** One measured line of a benchmark, as written to bench/results/*.json. */
+export interface BenchRow {
+  bench: string;
+  case: string;
+  /** What ran: ours (backend) or the peer. */
+  impl: string;
+  /** Device or adapter the implementation ran on. */
+  backend: string;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  reps: number;
+  metric?: { name: string; value: number };
+  /** The peer this row is compared with, measured in the same run ('' for peers themselves). */
+  peer: string;
+  note?: string;
+}

@@ -1,0 +1,34 @@
+// Bundles the library and the CLI for Node, and the library as a browser ES module.
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  sourcemap: true,
+  // wgsl_reflect's "main" is CommonJS under "type": "module"; its "module" build is the one that loads.
+  mainFields: ['module', 'main'],
+  logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  platform: 'node',
+  entryPoints: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
+  outdir: 'dist/node',
+  // Dependencies load from node_modules, except wgsl_reflect, whose "main" entry Node cannot load.
+  external: ['webgpu', 'commander'],
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+});
+
+await build({
+  ...common,
+  platform: 'browser',
+  entryPoints: { emergent: 'src/index.ts' },
+  outdir: 'dist/browser',
+  alias: { webgpu: './src/engine/webgpu/dawn-browser-stub.ts' },
+});

@@ -1,0 +1,26 @@
+import { Command, CommanderError } from 'commander';
+import { EmergentError } from '../engine/errors.js';
+import { registerDemo } from './demo.js';
+import { registerInfo } from './info.js';
+
+const program = new Command('emergent')
+  .description('Emergent: a GPU-native engine for research on emergent behaviour in learning systems')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerInfo(program);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exitCode = e.exitCode;
+  else if (e instanceof EmergentError) {
+    console.error(`emergent: ${e.message}`);
+    process.exitCode = 2;
+  } else {
+    console.error(e);
+    process.exitCode = 1;
+  }
+}
