@@ -190,8 +190,16 @@ export class Engine implements TensorOwner {
     await this.backend.sync();
   }
 
-  releaseTensor(t: Tensor): void {
-    if (!this.#disposed) this.backend.release(t.storage);
+  releaseStorage(storage: unknown): void {
+    if (!this.#disposed) this.backend.release(storage);
+  }
+
+  /** The same memory under another shape (sizes must match); dispose views like tensors. */
+  reshape(t: Tensor, shape: Shape): Tensor {
+    this.alive();
+    checkShape(shape);
+    if (shapeSize(shape) !== t.size) throw new ShapeError(`reshape ${t.describe()} to ${shapeString(shape)}: ${shapeSize(shape)} elements for ${t.size}`);
+    return t.view(shape);
   }
 
   dispose(): void {
