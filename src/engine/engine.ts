@@ -157,8 +157,8 @@ export class Engine implements TensorOwner {
       }
     }
     for (const name of Object.keys(launch.overrides ?? {})) {
-      if (!layout.overrides.includes(name)) {
-        throw new ParameterError(`${kernel.name}: override`, name, `an override the entry point uses (${layout.overrides.join(', ') || 'none'})`);
+      if (!layout.declaredOverrides.includes(name)) {
+        throw new ParameterError(`${kernel.name}: override`, name, `an override the shader declares (${layout.declaredOverrides.join(', ') || 'none'})`);
       }
     }
     const max = this.limits.maxComputeWorkgroupsPerDimension;

@@ -47,7 +47,10 @@ export interface EntryPointLayout {
   bindings: ReflectedBinding[];
   /** Bind group indices in use, ascending. */
   groups: number[];
+  /** Overrides the entry point (or a function it calls) reads: they key its pipeline. */
   overrides: string[];
+  /** Every override the module declares; others given to a launch are ignored for this entry point. */
+  declaredOverrides: string[];
   workgroupSize: [number, number, number] | null;
 }
 
@@ -147,6 +150,7 @@ export function reflectShader(shader: ShaderSource): Map<string, EntryPointLayou
       bindings,
       groups: [...new Set(bindings.map((b) => b.group))],
       overrides: overridesReachedFrom(f, overrideNames, lines),
+      declaredOverrides: overrideNames,
       workgroupSize: f.workgroupSize,
     });
   }

@@ -1,7 +1,6 @@
 import type { Engine } from '../engine/engine.js';
 import { ParameterError, ShapeError } from '../engine/errors.js';
 import { type CpuLaunch, type KernelSpec, grid1d } from '../engine/kernel.js';
-import { entryPointLayout } from '../engine/reflection.js';
 import { normalizeAxis, shapeString, splitAtAxis } from '../engine/shape.js';
 import type { Tensor } from '../engine/tensor.js';
 import { SHADERS } from '../generated/shaders.js';
@@ -286,12 +285,6 @@ function uniformParams(plan: PassPlan, len: number, inner: number, divisor: Divi
   };
 }
 
-/** The overrides among WG, OP and POST that the kernel's entry point reads (Engine.run rejects others). */
-function overridesFor(kernel: KernelSpec, values: Record<string, number>): Record<string, number> {
-  const used = entryPointLayout(kernel.shader, kernel.entryPoint).overrides;
-  return Object.fromEntries(Object.entries(values).filter(([name]) => used.includes(name)));
-}
-
 /**
  * Reduces `input` over `view` into `dst` (outer·inner f32) in as many passes as planPass asks for,
  * each pass reducing the previous pass's partials. 'sqdev' sums (x - center)² in its first pass.
@@ -312,7 +305,7 @@ function reduceValues(engine: Engine, op: ValueOp | 'sqdev', input: Tensor, view
       kernel,
       bindings: sqdev && center ? { x: src, center, out: target } : { x: src, out: target },
       uniforms: uniformParams(plan, len, inner, divisor),
-      overrides: overridesFor(kernel, { WG: plan.wg, OP: VALUE_OPS[op === 'sqdev' ? 'sum' : op], POST: last && divisor ? 1 : 0 }),
+      overrides: { WG: plan.wg, OP: VALUE_OPS[op === 'sqdev' ? 'sum' : op], POST: last && divisor ? 1 : 0 },
       workgroups: plan.workgroups,
     });
     if (!first) src.dispose();
@@ -340,7 +333,7 @@ function reduceArg(engine: Engine, op: ArgOp, input: Tensor, view: AxisView, dst
       kernel,
       bindings: { ...sources, out_val: outVal, out_idx: outIdx },
       uniforms: uniformParams(plan, len, inner, null),
-      overrides: overridesFor(kernel, { WG: plan.wg, OP: ARG_OPS[op] }),
+      overrides: { WG: plan.wg, OP: ARG_OPS[op] },
       workgroups: plan.workgroups,
     });
     vals?.dispose();
