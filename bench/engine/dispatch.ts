@@ -4,7 +4,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import type { WebGpuBackend } from '../../src/engine/webgpu/webgpu-backend.js';
 import { SHADERS } from '../../src/generated/shaders.js';
 import { affine } from '../../src/kernels/elementwise.js';
-import { measure } from '../lib/measure.js';
+import { measureInterleaved } from '../lib/measure.js';
 import type { BenchRow } from './rows.js';
 
 const N = 2000;
@@ -15,10 +15,10 @@ export async function benchDispatch(engine: Engine): Promise<BenchRow[]> {
   const device = (engine.backend as WebGpuBackend).device;
   const x = engine.tensor(new Float32Array(ELEMENTS).fill(1), [ELEMENTS], 'f32', 'dispatch-x');
 
-  const ours = await measure(async () => {
+  const ours = async () => {
     for (let i = 0; i < N; i++) affine(engine, x, 1, 1e-6 * i, x);
     await engine.sync();
-  }, { warmup: 1, reps: 5 });
+  };
 
   const module = device.createShaderModule({ code: SHADERS.elementwise.code });
   const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'unary_inplace', constants: { WG: 256, OP: OP_AFFINE } } });
@@ -31,7 +31,7 @@ export async function benchDispatch(engine: Engine): Promise<BenchRow[]> {
   const oneGroup = device.createBindGroup({ layout, entries: [{ binding: 2, resource: { buffer: ring, offset: 0, size: 16 } }, { binding: 3, resource: { buffer: storage } }] });
 
   // Raw A: one bind group reused for every dispatch, one pass, one submit.
-  const rawReused = await measure(async () => {
+  const rawReused = async () => {
     view.setUint32(0, ELEMENTS, true);
     view.setFloat32(4, 1, true);
     device.queue.writeBuffer(ring, 0, uniformBytes, 0, 16);
@@ -45,10 +45,10 @@ export async function benchDispatch(engine: Engine): Promise<BenchRow[]> {
     pass.end();
     device.queue.submit([enc.finish()]);
     await device.queue.onSubmittedWorkDone();
-  }, { warmup: 1, reps: 5 });
+  };
 
   // Raw B: per-dispatch uniforms in a ring and a bind group per dispatch, as the engine does.
-  const rawPerDispatch = await measure(async () => {
+  const rawPerDispatch = async () => {
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(pipeline);
@@ -64,13 +64,14 @@ export async function benchDispatch(engine: Engine): Promise<BenchRow[]> {
     device.queue.writeBuffer(ring, 0, uniformBytes);
     device.queue.submit([enc.finish()]);
     await device.queue.onSubmittedWorkDone();
-  }, { warmup: 1, reps: 5 });
+  };
 
+  const [oursT, rawReusedT, rawPerDispatchT] = await measureInterleaved([ours, rawReused, rawPerDispatch], { warmup: 1, reps: 9 });
   storage.destroy();
   ring.destroy();
   x.dispose();
   const perDispatchUs = (ms: number) => (ms * 1000) / N;
-  const row = (name: string, t: typeof ours, peer: string, note: string): BenchRow => ({
+  const row = (name: string, t: typeof oursT, peer: string, note: string): BenchRow => ({
     bench: 'dispatch',
     case: `${N} dispatches of a ${ELEMENTS}-element in-place affine`,
     impl: name,
@@ -83,10 +84,10 @@ export async function benchDispatch(engine: Engine): Promise<BenchRow[]> {
     peer,
     note,
   });
-  const ratio = ours.medianMs / rawReused.medianMs;
+  const ratio = oursT.medianMs / rawReusedT.medianMs;
   return [
-    row('emergent engine.run', ours, 'raw Dawn loop (one bind group)', `${ratio.toFixed(2)}x the raw loop with one reused bind group; ${(ours.medianMs / rawPerDispatch.medianMs).toFixed(2)}x the raw loop with a bind group per dispatch`),
-    row('raw Dawn loop, one bind group reused', rawReused, '', 'the lower bound: no per-dispatch uniforms'),
-    row('raw Dawn loop, bind group + uniform per dispatch', rawPerDispatch, '', 'the same per-dispatch work as the engine, hand-written'),
+    row('emergent engine.run', oursT, 'raw Dawn loop (one bind group)', `${ratio.toFixed(2)}x the cost of the raw loop with one reused bind group; ${(oursT.medianMs / rawPerDispatchT.medianMs).toFixed(2)}x the raw loop with a bind group per dispatch`),
+    row('raw Dawn loop, one bind group reused', rawReusedT, '', 'the lower bound: no per-dispatch uniforms'),
+    row('raw Dawn loop, bind group + uniform per dispatch', rawPerDispatchT, '', 'the same per-dispatch work as the engine, hand-written'),
   ];
 }

@@ -14,13 +14,34 @@ export async function measure(fn: () => Promise<void> | void, { warmup = 1, reps
     await fn();
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  const mid = times.length >> 1;
-  const medianMs = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
-  return { medianMs, minMs: times[0], maxMs: times[times.length - 1], reps };
+  return summarize(times);
 }
 
 /** Repeats for a workload expected to take `estimateMs`: more for short ones, at least 1, within a budget. */
 export function repsFor(estimateMs: number, budgetMs = 4000, max = 9): number {
   return Math.max(1, Math.min(max, Math.floor(budgetMs / Math.max(estimateMs, 1e-3))));
+}
+
+/**
+ * Times several implementations in alternation (a, b, c, a, b, c, ...) so that drifts in machine load
+ * reach them alike; returns one Timing per implementation.
+ */
+export async function measureInterleaved(fns: (() => Promise<void> | void)[], { warmup = 1, reps = 9 }: { warmup?: number; reps?: number } = {}): Promise<Timing[]> {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) await fn();
+  const times = fns.map(() => [] as number[]);
+  for (let r = 0; r < reps; r++) {
+    for (let k = 0; k < fns.length; k++) {
+      const t0 = performance.now();
+      await fns[k]();
+      times[k].push(performance.now() - t0);
+    }
+  }
+  return times.map((t) => summarize(t));
+}
+
+function summarize(times: number[]): Timing {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { medianMs, minMs: sorted[0], maxMs: sorted[sorted.length - 1], reps: sorted.length };
 }

@@ -10,7 +10,11 @@ import { Tensor, type TensorOwner } from './tensor.js';
 export type BackendChoice = 'auto' | BackendKind;
 
 export interface EngineOptions {
-  /** 'auto' (default; or the EMERGENT_BACKEND variable) tries WebGPU, then falls back to the CPU. */
+  /**
+   * 'auto' (the default, or the EMERGENT_BACKEND variable) takes a hardware WebGPU adapter, else the CPU
+   * backend, which outruns software adapters (llvmpipe, SwiftShader) on the engine benchmarks.
+   * 'webgpu' takes any adapter, software included, and fails without one.
+   */
   backend?: BackendChoice;
   /** WebGPU: submit each dispatch in its own error scope, so validation errors name the kernel. */
   debug?: boolean;
@@ -33,7 +37,20 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   if (choice === 'cpu') return new Engine(new CpuBackend(['requested: cpu']));
   const { createWebGpuBackend } = await import('./webgpu/create.js');
   const result = await createWebGpuBackend({ debug: options.debug });
-  if ('backend' in result) return new Engine(result.backend);
+  if ('backend' in result) {
+    const { info } = result.backend;
+    if (choice === 'auto' && info.software) {
+      // BENCHMARKS.md: on a software rasterizer the CPU backend matched or beat WebGPU on every engine op.
+      result.backend.dispose();
+      return new Engine(
+        new CpuBackend([
+          ...info.discovery.slice(0, -1),
+          `auto: '${info.adapter}' is a software adapter, slower than the CPU backend on the engine benchmarks; use --backend webgpu to run on it`,
+        ]),
+      );
+    }
+    return new Engine(result.backend);
+  }
   if (choice === 'webgpu') {
     throw new EmergentError(`backend 'webgpu' was requested but no WebGPU adapter was found:\n  ${result.attempts.join('\n  ')}`);
   }

@@ -105,10 +105,18 @@ describe('backend choice', () => {
     expect(() => resolveBackendChoice('gpu')).toThrow(/backend = "gpu"/);
   });
 
-  it.skipIf(!hasWebGpu)('auto picks the WebGPU adapter when one exists', async () => {
+  it.skipIf(!hasWebGpu)('auto takes a hardware adapter, and the CPU over a software one (the benchmarks\' policy)', async () => {
     delete process.env.EMERGENT_BACKEND;
+    const gpu = await createEngine({ backend: 'webgpu' });
+    const software = gpu.info.software;
+    gpu.dispose();
     const e = await createEngine({ backend: 'auto' });
-    expect(e.kind).toBe('webgpu');
+    if (software) {
+      expect(e.kind).toBe('cpu');
+      expect(e.info.discovery.join('\n')).toMatch(/is a software adapter, slower than the CPU backend.*--backend webgpu/);
+    } else {
+      expect(e.kind).toBe('webgpu');
+    }
     e.dispose();
   });
 });
