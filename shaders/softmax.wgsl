@@ -62,16 +62,6 @@ struct ChunkParams {
 // Rows: WG is a power of two.
 var<workgroup> red: array<f32, WG>;
 
-fn is_finite_bits(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
-}
-
-// -0 becomes +0 (the compiler may fold 0 - v into -v).
-fn without_negative_zero(v: f32) -> f32 {
-  let b = bitcast<u32>(v);
-  return bitcast<f32>(select(b, 0u, b == 0x80000000u));
-}
-
 fn max_or_nan(a: f32, b: f32) -> f32 {
   if (is_nan(a) || is_nan(b)) { return nan_f32(); }
   return select(b, a, a > b);

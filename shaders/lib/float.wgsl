@@ -14,3 +14,13 @@ fn inf_f32() -> f32 {
   var bits = 0x7f800000u;
   return bitcast<f32>(bits);
 }
+
+fn is_finite_bits(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
+}
+
+// -0 becomes +0 (the compiler may fold 0 - v into -v).
+fn without_negative_zero(v: f32) -> f32 {
+  let b = bitcast<u32>(v);
+  return bitcast<f32>(select(b, 0u, b == 0x80000000u));
+}

@@ -113,6 +113,14 @@ describe.skipIf(!hasWebGpu)('WebGPU failures speak', () => {
     e.dispose();
   });
 
+  it('debug mode: a validation error the engine cannot foresee names its kernel at the next sync', async () => {
+    const e = await createEngine({ backend: 'webgpu', debug: true });
+    const fixed = defineKernel({ name: 'fixed-size', code: '@group(0) @binding(0) var<storage, read_write> o: array<f32, 64>;\n@compute @workgroup_size(1) fn main() { o[63] = 1.0; }' });
+    e.run({ kernel: fixed, bindings: { o: e.zeros([4]) }, workgroups: [1] });
+    await expect(e.sync()).rejects.toThrow(/WebGPU validation error in a batch running fixed-size/);
+    e.dispose();
+  });
+
   it('device loss rejects pending work with its reason; later calls fail the same way; a new engine works', async () => {
     const e = await createEngine({ backend: 'webgpu' });
     const x = e.tensor(new Float32Array(1 << 16).fill(2));
