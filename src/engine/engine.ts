@@ -45,7 +45,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       return new Engine(
         new CpuBackend([
           ...info.discovery.slice(0, -1),
-          `auto: '${info.adapter}' is a software adapter, slower than the CPU backend on the engine benchmarks; use --backend webgpu to run on it`,
+          `auto: '${info.adapter}' is a software adapter, slower than the CPU backend on the engine benchmarks; ask for the 'webgpu' backend (--backend webgpu) to run on it`,
         ]),
       );
     }
