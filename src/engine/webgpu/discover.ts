@@ -53,12 +53,14 @@ export async function findAdapter(): Promise<FoundAdapter | { adapter: null; att
       attempts.push('navigator.gpu: absent');
       return { adapter: null, attempts };
     }
-    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (adapter) {
-      attempts.push(`navigator.gpu: ${describeAdapter(adapter).description}`);
-      return { adapter, gpu, featureLevel: 'core', attempts };
+    for (const featureLevel of ['core', 'compatibility'] as const) {
+      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance', featureLevel } as GPURequestAdapterOptions);
+      if (adapter) {
+        attempts.push(`navigator.gpu (${featureLevel}): ${describeAdapter(adapter).description}`);
+        return { adapter, gpu, featureLevel, attempts };
+      }
+      attempts.push(`navigator.gpu (${featureLevel}): no adapter`);
     }
-    attempts.push('navigator.gpu: no adapter');
     return { adapter: null, attempts };
   }
   const dawn = await loadDawn(attempts);
