@@ -1,8 +1,7 @@
 // gather: out[o, j, i] = x[o, indices[j], i] with x viewed as [outer, len, inner] around the axis and
-// the indices flattened to m entries. An index outside [0, len) yields NaN (f32) or 0 (i32, u32).
-// One entry point per dtype: the engine binds tensors by dtype.
+// the indices flattened to m entries. Elements move as u32 bits (every dtype is bound as its u32
+// view); an index outside [0, len) yields the bits gp.fill (NaN for f32, 0 for i32 and u32).
 // #include "lib/grid.wgsl"
-// #include "lib/float.wgsl"
 
 override WG: u32 = 64;
 
@@ -12,16 +11,13 @@ struct GatherParams {
   inner: u32,
   m: u32,
   len: u32,
+  fill: u32,
 }
 
 @group(0) @binding(0) var<storage, read> indices: array<i32>;
 @group(0) @binding(1) var<uniform> gp: GatherParams;
-@group(0) @binding(2) var<storage, read> x_f32: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out_f32: array<f32>;
-@group(0) @binding(4) var<storage, read> x_i32: array<i32>;
-@group(0) @binding(5) var<storage, read_write> out_i32: array<i32>;
-@group(0) @binding(6) var<storage, read> x_u32: array<u32>;
-@group(0) @binding(7) var<storage, read_write> out_u32: array<u32>;
+@group(0) @binding(2) var<storage, read> x: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
 
 // The element of x that output element `o` reads, or -1 when its index is out of range.
 fn source_of(o: u32) -> i32 {
@@ -35,29 +31,9 @@ fn source_of(o: u32) -> i32 {
 }
 
 @compute @workgroup_size(WG)
-fn gather_f32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = linear_index(gid, nwg, WG);
   if (o >= gp.n) { return; }
   let s = source_of(o);
-  if (s < 0) {
-    out_f32[o] = nan_f32();
-  } else {
-    out_f32[o] = x_f32[s];
-  }
-}
-
-@compute @workgroup_size(WG)
-fn gather_i32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = linear_index(gid, nwg, WG);
-  if (o >= gp.n) { return; }
-  let s = source_of(o);
-  out_i32[o] = select(x_i32[max(s, 0)], 0, s < 0);
-}
-
-@compute @workgroup_size(WG)
-fn gather_u32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = linear_index(gid, nwg, WG);
-  if (o >= gp.n) { return; }
-  let s = source_of(o);
-  out_u32[o] = select(x_u32[max(s, 0)], 0u, s < 0);
+  out[o] = select(x[max(s, 0)], gp.fill, s < 0);
 }

@@ -1,12 +1,13 @@
 // Prefix sums along one axis of a tensor viewed as [outer, len, inner]: row r = (o, c) holds the
 // elements (o * len + k) * inner + c, k = 0..len-1, read in reverse when REVERSE.
-// Long rows: scan_block_* scans blocks of E * WG elements: each invocation scans E consecutive
+// Long rows: scan_block scans blocks of E * WG elements: each invocation scans E consecutive
 // elements in registers, the WG invocation totals are scanned in workgroup memory (raking, in few
 // barriers: they cost much on software adapters), and each block's total goes to block_sums; the
-// block totals are scanned (exclusive) by the same entry points, and add_offsets_* adds them back.
-// Short rows: scan_serial_* gives each row to one invocation.
-// Values travel as u32 bits; combine() adds them as f32 (KIND 0) or as wrapping integers (KIND 1),
-// so one set of entry points per storage dtype serves every level. Fixed order: deterministic.
+// block totals are scanned (exclusive) by the same entry points, and add_offsets adds them back.
+// Short rows: scan_serial gives each row to one invocation.
+// Values travel as u32 bits (every dtype is bound as its u32 view); combine() adds them as f32
+// (KIND 0) or as wrapping integers (KIND 1), so one set of entry points serves every dtype and
+// level. Fixed order: deterministic.
 // #include "lib/grid.wgsl"
 
 override WG: u32 = 256;
@@ -27,15 +28,11 @@ struct ScanParams {
   blocks: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x_f32: array<f32>;
-@group(0) @binding(1) var<storage, read> x_i32: array<i32>;
-@group(0) @binding(2) var<storage, read> x_u32: array<u32>;
-@group(0) @binding(3) var<storage, read_write> y_f32: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y_i32: array<i32>;
-@group(0) @binding(5) var<storage, read_write> y_u32: array<u32>;
-@group(0) @binding(6) var<storage, read_write> block_sums: array<u32>;
-@group(0) @binding(7) var<storage, read> offsets: array<u32>;
-@group(0) @binding(8) var<uniform> scan_params: ScanParams;
+@group(0) @binding(0) var<storage, read> x: array<u32>;
+@group(0) @binding(1) var<storage, read_write> y: array<u32>;
+@group(0) @binding(2) var<storage, read_write> block_sums: array<u32>;
+@group(0) @binding(3) var<storage, read> offsets: array<u32>;
+@group(0) @binding(4) var<uniform> scan_params: ScanParams;
 
 var<workgroup> partial: array<u32, 256>;
 var<workgroup> runs: array<u32, RAKE>;
@@ -61,7 +58,7 @@ fn group_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.x + wid.y * nwg.x;
 }
 
-// Row and block of a scan_block_* workgroup; z = 0 for the workgroups past the last block.
+// Row and block of a scan_block workgroup; z = 0 for the workgroups past the last block.
 fn block_of(wid: vec3<u32>, nwg: vec3<u32>) -> vec3<u32> {
   let g = group_index(wid, nwg);
   let row = g / scan_params.blocks;
@@ -126,53 +123,19 @@ fn scan_segment(lid: u32, slot: u32) {
 }
 
 @compute @workgroup_size(WG)
-fn scan_block_f32(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn scan_block(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let at = block_of(wid, nwg);
   if (at.z == 0u) { return; }
   let k0 = segment_start(at.y, lid.x);
   for (var j = 0u; j < E; j++) {
     let k = k0 + j;
     seg[j] = 0u;
-    if (k < scan_params.len) { seg[j] = bitcast<u32>(x_f32[element_index(at.x, k)]); }
+    if (k < scan_params.len) { seg[j] = x[element_index(at.x, k)]; }
   }
   scan_segment(lid.x, at.x * scan_params.blocks + at.y);
   for (var j = 0u; j < E; j++) {
     let k = k0 + j;
-    if (k < scan_params.len) { y_f32[element_index(at.x, k)] = bitcast<f32>(seg[j]); }
-  }
-}
-
-@compute @workgroup_size(WG)
-fn scan_block_i32(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let at = block_of(wid, nwg);
-  if (at.z == 0u) { return; }
-  let k0 = segment_start(at.y, lid.x);
-  for (var j = 0u; j < E; j++) {
-    let k = k0 + j;
-    seg[j] = 0u;
-    if (k < scan_params.len) { seg[j] = bitcast<u32>(x_i32[element_index(at.x, k)]); }
-  }
-  scan_segment(lid.x, at.x * scan_params.blocks + at.y);
-  for (var j = 0u; j < E; j++) {
-    let k = k0 + j;
-    if (k < scan_params.len) { y_i32[element_index(at.x, k)] = bitcast<i32>(seg[j]); }
-  }
-}
-
-@compute @workgroup_size(WG)
-fn scan_block_u32(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let at = block_of(wid, nwg);
-  if (at.z == 0u) { return; }
-  let k0 = segment_start(at.y, lid.x);
-  for (var j = 0u; j < E; j++) {
-    let k = k0 + j;
-    seg[j] = 0u;
-    if (k < scan_params.len) { seg[j] = x_u32[element_index(at.x, k)]; }
-  }
-  scan_segment(lid.x, at.x * scan_params.blocks + at.y);
-  for (var j = 0u; j < E; j++) {
-    let k = k0 + j;
-    if (k < scan_params.len) { y_u32[element_index(at.x, k)] = seg[j]; }
+    if (k < scan_params.len) { y[element_index(at.x, k)] = seg[j]; }
   }
 }
 
@@ -186,7 +149,7 @@ fn offset_target(wid: vec3<u32>, nwg: vec3<u32>) -> vec3<u32> {
 }
 
 @compute @workgroup_size(WG)
-fn add_offsets_f32(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn add_offsets(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let at = offset_target(wid, nwg);
   if (at.z == 0u) { return; }
   let off = offsets[at.x * scan_params.blocks + at.y];
@@ -194,90 +157,26 @@ fn add_offsets_f32(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
     let k = at.y * E * WG + j * WG + lid.x;
     if (k < scan_params.len) {
       let i = element_index(at.x, k);
-      y_f32[i] = bitcast<f32>(combine(off, bitcast<u32>(y_f32[i])));
-    }
-  }
-}
-
-@compute @workgroup_size(WG)
-fn add_offsets_i32(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let at = offset_target(wid, nwg);
-  if (at.z == 0u) { return; }
-  let off = offsets[at.x * scan_params.blocks + at.y];
-  for (var j = 0u; j < E; j++) {
-    let k = at.y * E * WG + j * WG + lid.x;
-    if (k < scan_params.len) {
-      let i = element_index(at.x, k);
-      y_i32[i] = bitcast<i32>(combine(off, bitcast<u32>(y_i32[i])));
-    }
-  }
-}
-
-@compute @workgroup_size(WG)
-fn add_offsets_u32(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let at = offset_target(wid, nwg);
-  if (at.z == 0u) { return; }
-  let off = offsets[at.x * scan_params.blocks + at.y];
-  for (var j = 0u; j < E; j++) {
-    let k = at.y * E * WG + j * WG + lid.x;
-    if (k < scan_params.len) {
-      let i = element_index(at.x, k);
-      y_u32[i] = combine(off, y_u32[i]);
+      y[i] = combine(off, y[i]);
     }
   }
 }
 
 // One invocation per row, in order; the first value of an inclusive scan is copied, not added to 0.
 @compute @workgroup_size(WG)
-fn scan_serial_f32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn scan_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let row = linear_index(gid, nwg, WG);
   if (row >= scan_params.rows) { return; }
   var acc = 0u;
   for (var k = 0u; k < scan_params.len; k++) {
     let i = element_index(row, k);
-    let v = bitcast<u32>(x_f32[i]);
+    let v = x[i];
     if (EXCLUSIVE) {
-      y_f32[i] = bitcast<f32>(acc);
+      y[i] = acc;
       acc = combine(acc, v);
     } else {
       acc = select(combine(acc, v), v, k == 0u);
-      y_f32[i] = bitcast<f32>(acc);
-    }
-  }
-}
-
-@compute @workgroup_size(WG)
-fn scan_serial_i32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = linear_index(gid, nwg, WG);
-  if (row >= scan_params.rows) { return; }
-  var acc = 0u;
-  for (var k = 0u; k < scan_params.len; k++) {
-    let i = element_index(row, k);
-    let v = bitcast<u32>(x_i32[i]);
-    if (EXCLUSIVE) {
-      y_i32[i] = bitcast<i32>(acc);
-      acc = combine(acc, v);
-    } else {
-      acc = select(combine(acc, v), v, k == 0u);
-      y_i32[i] = bitcast<i32>(acc);
-    }
-  }
-}
-
-@compute @workgroup_size(WG)
-fn scan_serial_u32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = linear_index(gid, nwg, WG);
-  if (row >= scan_params.rows) { return; }
-  var acc = 0u;
-  for (var k = 0u; k < scan_params.len; k++) {
-    let i = element_index(row, k);
-    let v = x_u32[i];
-    if (EXCLUSIVE) {
-      y_u32[i] = acc;
-      acc = combine(acc, v);
-    } else {
-      acc = select(combine(acc, v), v, k == 0u);
-      y_u32[i] = acc;
+      y[i] = acc;
     }
   }
 }

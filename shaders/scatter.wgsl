@@ -2,8 +2,9 @@
 // out[k, :] = updates[i, :] ('assign') or out[k, :] += updates[i, :] ('add'). Out-of-range indices are
 // skipped. Every result is independent of the order in which invocations run:
 //   assign: an integer atomicMax per row keeps the largest source position (what a sequential loop
-//           leaves), then each output element copies its row's winner.
-//   add, i32/u32: integer atomicAdd, exact and order-free (wrapping modulo 2^32).
+//           leaves), then each output element copies its row's winner, as u32 bits (any dtype).
+//   add, i32/u32: integer atomicAdd on u32 bits, exact and order-free (wrapping modulo 2^32 is
+//           two's complement addition for i32 too).
 //   add, f32: source positions are merge-sorted by (row, position) in log2(n) passes, then each
 //           output element sums its row's segment in ascending source position, from 0.
 // #include "lib/grid.wgsl"
@@ -27,16 +28,13 @@ const NO_ROW: u32 = 0xffffffffu;
 @group(0) @binding(1) var<uniform> sp: ScatterParams;
 @group(0) @binding(2) var<storage, read_write> winner_slots: array<atomic<u32>>;
 @group(0) @binding(3) var<storage, read> winner: array<u32>;
-@group(0) @binding(4) var<storage, read> upd_f32: array<f32>;
-@group(0) @binding(5) var<storage, read> upd_i32: array<i32>;
-@group(0) @binding(6) var<storage, read> upd_u32: array<u32>;
-@group(0) @binding(7) var<storage, read_write> out_f32: array<f32>;
-@group(0) @binding(8) var<storage, read_write> out_i32: array<i32>;
-@group(0) @binding(9) var<storage, read_write> out_u32: array<u32>;
-@group(0) @binding(10) var<storage, read_write> sum_i32: array<atomic<i32>>;
-@group(0) @binding(11) var<storage, read_write> sum_u32: array<atomic<u32>>;
-@group(0) @binding(12) var<storage, read> perm: array<u32>;
-@group(0) @binding(13) var<storage, read_write> perm_next: array<u32>;
+@group(0) @binding(4) var<storage, read> upd: array<u32>;
+@group(0) @binding(5) var<storage, read_write> out: array<u32>;
+@group(0) @binding(6) var<storage, read_write> sum: array<atomic<u32>>;
+@group(0) @binding(7) var<storage, read> upd_f32: array<f32>;
+@group(0) @binding(8) var<storage, read_write> out_f32: array<f32>;
+@group(0) @binding(9) var<storage, read> perm: array<u32>;
+@group(0) @binding(10) var<storage, read_write> perm_next: array<u32>;
 
 // The output row of update `i`, or NO_ROW (which sorts last) when its index is out of range.
 fn row_of(i: u32) -> u32 {
@@ -65,51 +63,22 @@ fn winning_source(o: u32) -> i32 {
 }
 
 @compute @workgroup_size(WG)
-fn assign_write_f32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn assign_write(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = linear_index(gid, nwg, WG);
   if (o >= sp.rows * sp.inner) { return; }
   let s = winning_source(o);
-  if (s < 0) {
-    out_f32[o] = 0.0;
-  } else {
-    out_f32[o] = upd_f32[s];
-  }
-}
-
-@compute @workgroup_size(WG)
-fn assign_write_i32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = linear_index(gid, nwg, WG);
-  if (o >= sp.rows * sp.inner) { return; }
-  let s = winning_source(o);
-  out_i32[o] = select(upd_i32[max(s, 0)], 0, s < 0);
-}
-
-@compute @workgroup_size(WG)
-fn assign_write_u32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = linear_index(gid, nwg, WG);
-  if (o >= sp.rows * sp.inner) { return; }
-  let s = winning_source(o);
-  out_u32[o] = select(upd_u32[max(s, 0)], 0u, s < 0);
+  out[o] = select(upd[max(s, 0)], 0u, s < 0);
 }
 
 // ---- add, integers: the sums must start zeroed --------------------------------------------
 
 @compute @workgroup_size(WG)
-fn add_i32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn add_integer(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = linear_index(gid, nwg, WG);
   if (t >= sp.n * sp.inner) { return; }
   let r = row_of(t / sp.inner);
   if (r == NO_ROW) { return; }
-  atomicAdd(&sum_i32[r * sp.inner + t % sp.inner], upd_i32[t]);
-}
-
-@compute @workgroup_size(WG)
-fn add_u32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = linear_index(gid, nwg, WG);
-  if (t >= sp.n * sp.inner) { return; }
-  let r = row_of(t / sp.inner);
-  if (r == NO_ROW) { return; }
-  atomicAdd(&sum_u32[r * sp.inner + t % sp.inner], upd_u32[t]);
+  atomicAdd(&sum[r * sp.inner + t % sp.inner], upd[t]);
 }
 
 // ---- add, f32: sort source positions by (row, position), then sum each row in that order ----

@@ -148,8 +148,9 @@ export class Engine implements TensorOwner {
     this.alive();
     const { kernel } = launch;
     const layout = entryPointLayout(kernel.shader, kernel.entryPoint);
-    const writable = new Map<number, string>();
-    const seen = new Map<number, string>();
+    // Keyed by storage, so that views of one tensor count as the same memory.
+    const writable = new Map<unknown, string>();
+    const seen = new Map<unknown, string>();
     for (const b of layout.bindings) {
       if (b.kind === 'uniform') {
         if (this.kind === 'cpu') packUniform(b, launch.uniforms?.[b.name], this.#scratch, 0, kernel.name);
@@ -159,13 +160,14 @@ export class Engine implements TensorOwner {
       if (!t) throw new ParameterError(`${kernel.name}: binding '${b.name}'`, undefined, `a ${b.dtype} tensor`);
       if (t.disposed) throw new DisposedError(`${kernel.name}: binding '${b.name}': ${t.describe()} was disposed`);
       if (t.dtype !== b.dtype) throw new ShapeError(`${kernel.name}: binding '${b.name}' takes ${b.dtype}, got ${t.describe()}`);
+      const memory = t.storage;
       if (!b.readOnly) {
-        if (seen.has(t.id)) throw new ShapeError(`${kernel.name}: ${t.describe()} is bound writable as '${b.name}' and also as '${seen.get(t.id)}'`);
-        writable.set(t.id, b.name);
-      } else if (writable.has(t.id)) {
-        throw new ShapeError(`${kernel.name}: ${t.describe()} is bound writable as '${writable.get(t.id)}' and also as '${b.name}'`);
+        if (seen.has(memory)) throw new ShapeError(`${kernel.name}: ${t.describe()} is bound writable as '${b.name}' and also as '${seen.get(memory)}'`);
+        writable.set(memory, b.name);
+      } else if (writable.has(memory)) {
+        throw new ShapeError(`${kernel.name}: ${t.describe()} is bound writable as '${writable.get(memory)}' and also as '${b.name}'`);
       }
-      seen.set(t.id, b.name);
+      seen.set(memory, b.name);
     }
     for (const name of Object.keys(launch.bindings)) {
       if (!layout.bindings.some((b) => b.name === name && b.kind === 'storage')) {

@@ -17,37 +17,35 @@ interface GatherUniform {
   inner: number;
   m: number;
   len: number;
+  /** The bits an out-of-range index reads. */
+  fill: number;
 }
 
-/** What an out-of-range index reads: NaN for f32, 0 for the integer dtypes. */
-const FILL: Record<DType, number> = { f32: NaN, i32: 0, u32: 0 };
+/** The bits an out-of-range index reads: NaN for f32, 0 for the integer dtypes. */
+const FILL_BITS: Record<DType, number> = { f32: 0x7fc00000, i32: 0, u32: 0 };
 
-function gatherCpu(dtype: DType) {
-  const fill = FILL[dtype];
-  return ({ arrays, uniforms: { gp } }: CpuLaunch): void => {
-    const { indices } = arrays;
-    const x = arrays[`x_${dtype}`];
-    const out = arrays[`out_${dtype}`];
-    const { n, inner, m, len } = gp as unknown as GatherUniform;
-    const outer = n / (m * inner);
-    if (inner === 1) {
-      gatherScalars(x, indices, out, outer, m, len, fill);
-      return;
-    }
-    let o = 0;
-    for (let b = 0; b < outer; b++) {
-      for (let j = 0; j < m; j++) {
-        const k = indices[j];
-        if (k < 0 || k >= len) {
-          out.fill(fill, o, o + inner);
-        } else {
-          const s = (b * len + k) * inner;
-          copyRange(x, s, s + inner, out, o);
-        }
-        o += inner;
+/** CPU twin of gather, on the u32 bits of every dtype. */
+function gatherCpu({ arrays, uniforms: { gp } }: CpuLaunch): void {
+  const { indices, x, out } = arrays;
+  const { n, inner, m, len, fill } = gp as unknown as GatherUniform;
+  const outer = n / (m * inner);
+  if (inner === 1) {
+    gatherScalars(x, indices, out, outer, m, len, fill);
+    return;
+  }
+  let o = 0;
+  for (let b = 0; b < outer; b++) {
+    for (let j = 0; j < m; j++) {
+      const k = indices[j];
+      if (k < 0 || k >= len) {
+        out.fill(fill, o, o + inner);
+      } else {
+        const s = (b * len + k) * inner;
+        copyRange(x, s, s + inner, out, o);
       }
+      o += inner;
     }
-  };
+  }
 }
 
 function gatherScalars(x: AnyTypedArray, indices: AnyTypedArray, out: AnyTypedArray, outer: number, m: number, len: number, fill: number): void {
@@ -65,14 +63,7 @@ function copyRange(src: AnyTypedArray, from: number, to: number, dst: AnyTypedAr
   else for (let s = from, d = at; s < to; s++, d++) dst[d] = src[s];
 }
 
-function gatherKernel(dtype: DType): KernelSpec {
-  return { name: `gather.${dtype}`, shader: SHADERS.gather, entryPoint: `gather_${dtype}`, cpu: gatherCpu(dtype) };
-}
-
-export const gatherF32Kernel = gatherKernel('f32');
-export const gatherI32Kernel = gatherKernel('i32');
-export const gatherU32Kernel = gatherKernel('u32');
-const GATHER_KERNELS: Record<DType, KernelSpec> = { f32: gatherF32Kernel, i32: gatherI32Kernel, u32: gatherU32Kernel };
+export const gatherKernel: KernelSpec = { name: 'gather', shader: SHADERS.gather, entryPoint: 'gather', cpu: gatherCpu };
 
 /**
  * Like tf.gather (without batchDims): slices of x along `axis` picked by `indices` (i32, any rank).
@@ -90,15 +81,21 @@ export function gather(engine: Engine, x: Tensor, indices: Tensor, options: Gath
   const shape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
   const result = outputTensor(engine, 'gather', shape, x.dtype, out);
   const [, len, inner] = splitAtAxis(x.shape, axis);
-  const gp: GatherUniform = { n: shapeSize(shape), inner, m: indices.size, len };
+  const gp: GatherUniform = { n: shapeSize(shape), inner, m: indices.size, len, fill: FILL_BITS[x.dtype] };
   if (gp.n === 0) return result;
+  // The kernel takes u32 views, which Engine.run cannot see are the same memory as an input.
+  if (out === x || out === indices) throw new ShapeError(`gather: out must not be an input, got ${out.describe()}`);
   const wg = workgroupSize(engine);
+  const xBits = x.view(x.shape, 'u32');
+  const outBits = result.view(result.shape, 'u32');
   engine.run({
-    kernel: GATHER_KERNELS[x.dtype],
-    bindings: { indices, [`x_${x.dtype}`]: x, [`out_${x.dtype}`]: result },
+    kernel: gatherKernel,
+    bindings: { indices, x: xBits, out: outBits },
     uniforms: { gp: { ...gp } },
     overrides: { WG: wg },
     workgroups: grid1d(gp.n, wg, engine.limits.maxComputeWorkgroupsPerDimension),
   });
+  xBits.dispose();
+  outBits.dispose();
   return result;
 }

@@ -1,7 +1,7 @@
-import type { AnyTypedArray, DType } from '../engine/dtype.js';
+import type { AnyTypedArray } from '../engine/dtype.js';
 import type { Engine } from '../engine/engine.js';
 import { ParameterError, ShapeError } from '../engine/errors.js';
-import { type CpuLaunch, type KernelSpec, grid1d } from '../engine/kernel.js';
+import { type CpuLaunch, type KernelSpec, type Launch, grid1d } from '../engine/kernel.js';
 import { normalizeAxis, splitAtAxis } from '../engine/shape.js';
 import type { Tensor } from '../engine/tensor.js';
 import { SHADERS } from '../generated/shaders.js';
@@ -37,10 +37,9 @@ function rowStep(g: ScanGeometry, reverse: boolean): number {
   return reverse ? -g.inner : g.inner;
 }
 
-/** The arrays as the scan adds them: f32 as Float32Array, integers (i32 or u32 bits) as Int32Array. */
+/** The u32 bits as the scan adds them: as Float32Array (KIND f32) or as Int32Array (wrapping integers). */
 function lanes(a: AnyTypedArray, kind: Kind): Float32Array | Int32Array {
-  if (kind === FLOAT) return a instanceof Float32Array ? a : new Float32Array(a.buffer, a.byteOffset, a.length);
-  return a instanceof Int32Array ? a : new Int32Array(a.buffer, a.byteOffset, a.length);
+  return kind === FLOAT ? new Float32Array(a.buffer, a.byteOffset, a.length) : new Int32Array(a.buffer, a.byteOffset, a.length);
 }
 
 /**
@@ -101,12 +100,13 @@ function geometryOf(launch: CpuLaunch): ScanGeometry {
   return { rows: p.rows as number, len: p.len as number, inner: p.inner as number, blocks: p.blocks as number };
 }
 
-/** CPU twin of scan_block_*: each block of E·WG elements scanned on its own, its total in block_sums. */
-function cpuScanBlocks(launch: CpuLaunch, src: AnyTypedArray, dst: AnyTypedArray): void {
+/** CPU twin of scan_block: each block of E·WG elements scanned on its own, its total in block_sums. */
+function cpuScanBlocks(launch: CpuLaunch): void {
   const g = geometryOf(launch);
   const { kind, exclusive, reverse } = flagsOf(launch.overrides);
   const block = ELEMENTS_PER_THREAD * launch.overrides.WG;
-  const s = lanes(src, kind), d = lanes(dst, kind), sums = lanes(launch.arrays.block_sums, kind);
+  const { x, y, block_sums } = launch.arrays;
+  const s = lanes(x, kind), d = lanes(y, kind), sums = lanes(block_sums, kind);
   const step = rowStep(g, reverse);
   for (let row = 0; row < g.rows; row++) {
     const start = rowStart(g, row, reverse);
@@ -117,12 +117,12 @@ function cpuScanBlocks(launch: CpuLaunch, src: AnyTypedArray, dst: AnyTypedArray
   }
 }
 
-/** CPU twin of add_offsets_*: blocks 1.. of each row get offsets[row·blocks + block] added. */
-function cpuAddOffsets(launch: CpuLaunch, target: AnyTypedArray): void {
+/** CPU twin of add_offsets: blocks 1.. of each row get offsets[row·blocks + block] added. */
+function cpuAddOffsets(launch: CpuLaunch): void {
   const g = geometryOf(launch);
   const { kind, reverse } = flagsOf(launch.overrides);
   const block = ELEMENTS_PER_THREAD * launch.overrides.WG;
-  const d = lanes(target, kind), off = lanes(launch.arrays.offsets, kind);
+  const d = lanes(launch.arrays.y, kind), off = lanes(launch.arrays.offsets, kind);
   const step = rowStep(g, reverse);
   for (let row = 0; row < g.rows; row++) {
     const start = rowStart(g, row, reverse);
@@ -134,52 +134,32 @@ function cpuAddOffsets(launch: CpuLaunch, target: AnyTypedArray): void {
   }
 }
 
-/** CPU twin of scan_serial_*: each row scanned in order. */
-function cpuScanRows(launch: CpuLaunch, src: AnyTypedArray, dst: AnyTypedArray): void {
+/** CPU twin of scan_serial: each row scanned in order. */
+function cpuScanRows(launch: CpuLaunch): void {
   const g = geometryOf(launch);
   const { kind, exclusive, reverse } = flagsOf(launch.overrides);
-  const s = lanes(src, kind), d = lanes(dst, kind);
+  const s = lanes(launch.arrays.x, kind), d = lanes(launch.arrays.y, kind);
   const step = rowStep(g, reverse);
   for (let row = 0; row < g.rows; row++) scanSegment(s, d, rowStart(g, row, reverse), step, 0, g.len, exclusive, kind);
 }
 
 const shader = SHADERS.scan;
 
-function blockKernel(dtype: DType): KernelSpec {
-  return {
-    name: `scan.block_${dtype}`,
-    shader,
-    entryPoint: `scan_block_${dtype}`,
-    cpu: (launch) => cpuScanBlocks(launch, launch.arrays[`x_${dtype}`], launch.arrays[`y_${dtype}`]),
-  };
-}
-
-function addOffsetsKernel(dtype: DType): KernelSpec {
-  return {
-    name: `scan.add_offsets_${dtype}`,
-    shader,
-    entryPoint: `add_offsets_${dtype}`,
-    cpu: (launch) => cpuAddOffsets(launch, launch.arrays[`y_${dtype}`]),
-  };
-}
-
-function serialKernel(dtype: DType): KernelSpec {
-  return {
-    name: `scan.serial_${dtype}`,
-    shader,
-    entryPoint: `scan_serial_${dtype}`,
-    cpu: (launch) => cpuScanRows(launch, launch.arrays[`x_${dtype}`], launch.arrays[`y_${dtype}`]),
-  };
-}
-
-export const scanBlockKernels: Record<DType, KernelSpec> = { f32: blockKernel('f32'), i32: blockKernel('i32'), u32: blockKernel('u32') };
-export const addOffsetsKernels: Record<DType, KernelSpec> = { f32: addOffsetsKernel('f32'), i32: addOffsetsKernel('i32'), u32: addOffsetsKernel('u32') };
-export const scanSerialKernels: Record<DType, KernelSpec> = { f32: serialKernel('f32'), i32: serialKernel('i32'), u32: serialKernel('u32') };
+export const scanBlockKernel: KernelSpec = { name: 'scan.block', shader, entryPoint: 'scan_block', cpu: cpuScanBlocks };
+export const addOffsetsKernel: KernelSpec = { name: 'scan.add_offsets', shader, entryPoint: 'add_offsets', cpu: cpuAddOffsets };
+export const scanSerialKernel: KernelSpec = { name: 'scan.serial', shader, entryPoint: 'scan_serial', cpu: cpuScanRows };
 
 /** The largest power of two not above the engine's 1-D workgroup size, at most 256. */
 function scanWorkgroupSize(engine: Engine): number {
   const wg = workgroupSize(engine, MAX_WG);
   return 2 ** Math.floor(Math.log2(wg));
+}
+
+/** Runs a scan pass with every tensor bound as its u32 view; the views are released right after. */
+function runOnBits(engine: Engine, launch: Launch): void {
+  const views = Object.entries(launch.bindings).map(([name, t]) => [name, t.view(t.shape, 'u32')] as const);
+  engine.run({ ...launch, bindings: Object.fromEntries(views) });
+  for (const [, v] of views) v.dispose();
 }
 
 /**
@@ -189,15 +169,13 @@ function scanWorkgroupSize(engine: Engine): number {
 function scanRows(engine: Engine, src: Tensor, dst: Tensor, rows: number, len: number, inner: number, flags: Flags): void {
   const wg = scanWorkgroupSize(engine);
   const maxDim = engine.limits.maxComputeWorkgroupsPerDimension;
-  const dtype = src.dtype;
   const kind = flags.kind;
   const EXCLUSIVE = flags.exclusive ? 1 : 0;
   const REVERSE = flags.reverse ? 1 : 0;
-  const io = { [`x_${dtype}`]: src, [`y_${dtype}`]: dst };
   if (len <= SERIAL_MAX_LEN) {
-    engine.run({
-      kernel: scanSerialKernels[dtype],
-      bindings: io,
+    runOnBits(engine, {
+      kernel: scanSerialKernel,
+      bindings: { x: src, y: dst },
       uniforms: { scan_params: { rows, len, inner, blocks: 1 } },
       overrides: { WG: wg, KIND: kind, EXCLUSIVE, REVERSE },
       workgroups: grid1d(rows, wg, maxDim),
@@ -207,9 +185,9 @@ function scanRows(engine: Engine, src: Tensor, dst: Tensor, rows: number, len: n
   const blocks = Math.ceil(len / (ELEMENTS_PER_THREAD * wg));
   const scan_params = { rows, len, inner, blocks };
   const sums = engine.empty([rows * blocks], 'u32', 'scan.block_sums');
-  engine.run({
-    kernel: scanBlockKernels[dtype],
-    bindings: { ...io, block_sums: sums },
+  runOnBits(engine, {
+    kernel: scanBlockKernel,
+    bindings: { x: src, y: dst, block_sums: sums },
     uniforms: { scan_params },
     overrides: { WG: wg, KIND: kind, EXCLUSIVE, REVERSE },
     workgroups: grid1d(rows * blocks, 1, maxDim),
@@ -217,9 +195,9 @@ function scanRows(engine: Engine, src: Tensor, dst: Tensor, rows: number, len: n
   if (blocks > 1) {
     const offsets = engine.empty([rows * blocks], 'u32', 'scan.offsets');
     scanRows(engine, sums, offsets, rows, blocks, 1, { kind, exclusive: true, reverse: false });
-    engine.run({
-      kernel: addOffsetsKernels[dtype],
-      bindings: { [`y_${dtype}`]: dst, offsets },
+    runOnBits(engine, {
+      kernel: addOffsetsKernel,
+      bindings: { y: dst, offsets },
       uniforms: { scan_params },
       overrides: { WG: wg, KIND: kind, REVERSE },
       workgroups: grid1d(rows * (blocks - 1), 1, maxDim),

@@ -49,44 +49,38 @@ export const assignWinnersKernel: KernelSpec = {
   },
 };
 
-function assignWriteKernel(dtype: DType): KernelSpec {
-  return {
-    name: `scatter.assign_write_${dtype}`,
-    shader,
-    entryPoint: `assign_write_${dtype}`,
-    cpu(launch) {
-      const { winner } = launch.arrays;
-      const upd = launch.arrays[`upd_${dtype}`];
-      const out = launch.arrays[`out_${dtype}`];
-      const { rows, inner } = params(launch);
-      for (let r = 0; r < rows; r++) {
-        const w = winner[r];
-        if (w === 0) out.fill(0, r * inner, (r + 1) * inner);
-        else out.set(upd.subarray((w - 1) * inner, w * inner), r * inner);
-      }
-    },
-  };
-}
+/** Copies each row's winning update, as u32 bits (any dtype); rows without one get 0. */
+export const assignWriteKernel: KernelSpec = {
+  name: 'scatter.assign_write',
+  shader,
+  entryPoint: 'assign_write',
+  cpu(launch) {
+    const { winner, upd, out } = launch.arrays;
+    const { rows, inner } = params(launch);
+    for (let r = 0; r < rows; r++) {
+      const w = winner[r];
+      if (w === 0) out.fill(0, r * inner, (r + 1) * inner);
+      else out.set(upd.subarray((w - 1) * inner, w * inner), r * inner);
+    }
+  },
+};
 
-function addIntegerKernel(dtype: 'i32' | 'u32'): KernelSpec {
-  return {
-    name: `scatter.add_${dtype}`,
-    shader,
-    entryPoint: `add_${dtype}`,
-    cpu(launch) {
-      const { indices } = launch.arrays;
-      const upd = launch.arrays[`upd_${dtype}`];
-      const sum = launch.arrays[`sum_${dtype}`];
-      const { n, rows, inner } = params(launch);
-      for (let i = 0; i < n; i++) {
-        const r = rowOf(indices, i, rows);
-        if (r === NO_ROW) continue;
-        // Typed-array stores wrap modulo 2^32, as atomicAdd does.
-        for (let c = 0, s = i * inner, d = r * inner; c < inner; c++) sum[d + c] += upd[s + c];
-      }
-    },
-  };
-}
+/** Adds i32 or u32 updates as u32 bits: wrapping modulo 2^32 gives both dtypes' sums. */
+export const addIntegerKernel: KernelSpec = {
+  name: 'scatter.add_integer',
+  shader,
+  entryPoint: 'add_integer',
+  cpu(launch) {
+    const { indices, upd, sum } = launch.arrays;
+    const { n, rows, inner } = params(launch);
+    for (let i = 0; i < n; i++) {
+      const r = rowOf(indices, i, rows);
+      if (r === NO_ROW) continue;
+      // Typed-array stores wrap modulo 2^32, as atomicAdd does.
+      for (let c = 0, s = i * inner, d = r * inner; c < inner; c++) sum[d + c] += upd[s + c];
+    }
+  },
+};
 
 export const sortIotaKernel: KernelSpec = {
   name: 'scatter.sort_iota',
@@ -138,13 +132,6 @@ export const addF32Kernel: KernelSpec = {
   },
 };
 
-export const assignWriteF32Kernel = assignWriteKernel('f32');
-export const assignWriteI32Kernel = assignWriteKernel('i32');
-export const assignWriteU32Kernel = assignWriteKernel('u32');
-export const addI32Kernel = addIntegerKernel('i32');
-export const addU32Kernel = addIntegerKernel('u32');
-const ASSIGN_WRITE: Record<DType, KernelSpec> = { f32: assignWriteF32Kernel, i32: assignWriteI32Kernel, u32: assignWriteU32Kernel };
-
 /**
  * Scatter along the first axis, in the spirit of tf.scatterND with indices of shape [n] (or [n, 1]):
  * out = zeros(shape); for i in 0..n: out[indices[i], ...] (op)= updates[i, ...], with updates of
@@ -174,6 +161,12 @@ export function scatter(engine: Engine, updates: Tensor, indices: Tensor, shape:
     throw new ShapeError(`scatter updates: expected shape ${shapeString(expected)} (indices ${shapeString(indices.shape)}, shape ${shapeString(shape)}), got ${updates.describe()}`);
   }
   const sp: ScatterUniform = { n, rows: shape[0], inner: shapeSize(shape.slice(1)), width: 0 };
+  // assign and integer add bind u32 views, in which Engine.run cannot see out alias an input: reject
+  // here what it rejected (f32 add binds the tensors themselves).
+  const viaViews = reduce === 'assign' || updates.dtype !== 'f32';
+  if (viaViews && n > 0 && sp.rows * sp.inner > 0 && (out === updates || (out === indices && reduce === 'add'))) {
+    throw new ShapeError(`scatter: out must not be an input that the ${reduce} reads, got ${out.describe()}`);
+  }
   const writesEveryElement = n > 0 && (reduce === 'assign' || updates.dtype === 'f32');
   const result = writesEveryElement ? outputTensor(engine, 'scatter', shape, updates.dtype, out) : zeroedOutput(engine, shape, updates.dtype, out);
   if (n === 0 || result.size === 0) return result;
@@ -200,24 +193,21 @@ function launchGeometry(engine: Engine, invocations: number) {
 function scatterAssign(engine: Engine, updates: Tensor, indices: Tensor, result: Tensor, sp: ScatterUniform): void {
   const winner = engine.zeros([sp.rows], 'u32', 'scatter.winner');
   engine.run({ kernel: assignWinnersKernel, bindings: { indices, winner_slots: winner }, uniforms: { sp: { ...sp } }, ...launchGeometry(engine, sp.n) });
-  engine.run({
-    kernel: ASSIGN_WRITE[updates.dtype],
-    bindings: { winner, [`upd_${updates.dtype}`]: updates, [`out_${updates.dtype}`]: result },
-    uniforms: { sp: { ...sp } },
-    ...launchGeometry(engine, sp.rows * sp.inner),
-  });
+  const upd = updates.view(updates.shape, 'u32');
+  const out = result.view(result.shape, 'u32');
+  engine.run({ kernel: assignWriteKernel, bindings: { winner, upd, out }, uniforms: { sp: { ...sp } }, ...launchGeometry(engine, sp.rows * sp.inner) });
+  upd.dispose();
+  out.dispose();
   winner.dispose();
 }
 
-/** Adds into `result`, which must hold zeros. */
+/** Adds i32 or u32 updates into `result`, which must hold zeros. */
 function scatterAddInteger(engine: Engine, updates: Tensor, indices: Tensor, result: Tensor, sp: ScatterUniform): void {
-  const dtype = updates.dtype as 'i32' | 'u32';
-  engine.run({
-    kernel: dtype === 'i32' ? addI32Kernel : addU32Kernel,
-    bindings: { indices, [`upd_${dtype}`]: updates, [`sum_${dtype}`]: result },
-    uniforms: { sp: { ...sp } },
-    ...launchGeometry(engine, sp.n * sp.inner),
-  });
+  const upd = updates.view(updates.shape, 'u32');
+  const sum = result.view(result.shape, 'u32');
+  engine.run({ kernel: addIntegerKernel, bindings: { indices, upd, sum }, uniforms: { sp: { ...sp } }, ...launchGeometry(engine, sp.n * sp.inner) });
+  upd.dispose();
+  sum.dispose();
 }
 
 /** Source positions sorted by (row, position), out-of-range rows last. */

@@ -79,6 +79,7 @@ describeEachBackend('engine', (engine, backend) => {
     expect(Array.from(await e.read(ops.neg(e, flat)))).toEqual([-1, -2, -3, -4, -5, -6]);
     expect((await e.read(bits))[0]).toBe(0x3f800000);
     expect(() => e.reshape(flat, [4])).toThrow(ShapeError);
+    expect(() => ops.neg(e, flat, e.reshape(flat, [6]))).toThrow(/bound writable as 'y' and also as 'x'/);
     flat.dispose();
     bits.dispose();
     expect(() => flat.storage).toThrow(/after dispose/);
