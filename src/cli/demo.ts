@@ -7,6 +7,7 @@ import { argmax, sum } from '../kernels/reduce.js';
 import { entropy, softmax, stablemax } from '../kernels/softmax.js';
 import { quantileAbs } from '../kernels/quantile.js';
 import { backendOption } from './backend-option.js';
+import { intFlag } from './parse.js';
 
 interface DemoResult {
   softmaxEntropy: Float32Array;
@@ -68,7 +69,9 @@ export function registerDemo(program: Command): void {
     .option('--rows <n>', 'rows of the batch', '1024')
     .option('--width <n>', 'hidden width', '512')
     .action(async (opts: { backend?: BackendChoice; seed: string; rows: string; width: string }) => {
-      const seed = Number(opts.seed), rows = Number(opts.rows), width = Number(opts.width);
+      const seed = intFlag('--seed', opts.seed, 0);
+      const rows = intFlag('--rows', opts.rows, 1, 1 << 16);
+      const width = intFlag('--width', opts.width, 1, 8192);
       const engine = await createEngine({ backend: opts.backend });
       try {
         console.log(`Emergent engine demo on ${engine.kind} (${engine.info.adapter}${engine.info.software ? ', software' : ''})`);

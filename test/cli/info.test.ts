@@ -55,4 +55,10 @@ describe.skipIf(!built)('emergent demo', () => {
     expect(softmaxH).toBeLessThan(stableH);
     expect(stableH).toBeLessThan(uniform);
   });
+
+  it('rejects a bad flag before any work, naming it and the range', () => {
+    const { code, err } = emergent(['demo', '--backend', 'cpu', '--rows', '0']);
+    expect(code).toBe(2);
+    expect(err).toMatch(/--rows = "0" is invalid: expected an integer in \[1, 65536\]/);
+  });
 });
