@@ -1,8 +1,10 @@
 // Bundles the library and the CLI for Node, and the library as a browser ES module.
 import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const common = {
   absWorkingDir: root,
   bundle: true,
@@ -20,7 +22,7 @@ await build({
   entryPoints: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
   outdir: 'dist/node',
   // Dependencies load from node_modules, except wgsl_reflect, whose "main" entry Node cannot load.
-  external: ['webgpu', 'commander'],
+  external: Object.keys(pkg.dependencies).filter((d) => d !== 'wgsl_reflect'),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
 });
