@@ -56,3 +56,39 @@ fn rng_normal4(bits: vec4<u32>) -> vec4<f32> {
   let t1 = 6.283185307179586 * rng_uniform01(bits.w);
   return vec4<f32>(r0 * cos(t0), r0 * sin(t0), r1 * cos(t1), r1 * sin(t1));
 }
+
+// One standard normal from two words (Box-Muller, cos branch): lane 0 of rng_normal4.
+fn rng_normal_cos(bits0: u32, bits1: u32) -> f32 {
+  let r = sqrt(-2.0 * log(rng_uniform01_open0(bits0)));
+  return r * cos(6.283185307179586 * rng_uniform01(bits1));
+}
+
+// Uniform in the open interval (0, 1): ((bits >> 9) + 0.5) * 2^-23, exact in f32, in [2^-24, 1 - 2^-24].
+fn rng_uniform01_open(bits: u32) -> f32 {
+  return f32((bits >> 8u) | 1u) * 5.9604644775390625e-8;
+}
+
+// Exponential(1) = -log(u), u in (0, 1), with relative accuracy near 0 as well: for u >= 0.5 (where
+// log has only an absolute error bound in WGSL) -log(u) = 2·atanh(z), z = (1 - u) / (1 + u) <= 1/3,
+// by its odd series to z^15 (truncation below 2e-9 relative). Always > 0 and finite.
+fn rng_exponential(bits: u32) -> f32 {
+  let u = rng_uniform01_open(bits);
+  if (u < 0.5) { return -log(u); }
+  let v = 1.0 - u;
+  let z = v / (2.0 - v);
+  let z2 = z * z;
+  var p = 0.06666666666666667;
+  p = p * z2 + 0.07692307692307693;
+  p = p * z2 + 0.09090909090909091;
+  p = p * z2 + 0.1111111111111111;
+  p = p * z2 + 0.14285714285714285;
+  p = p * z2 + 0.2;
+  p = p * z2 + 0.3333333333333333;
+  p = p * z2 + 1.0;
+  return 2.0 * z * p;
+}
+
+// Standard Gumbel: -log(Exponential(1)); argmax_j (logit_j + gumbel_j) ~ Categorical(softmax(logit)).
+fn rng_gumbel(bits: u32) -> f32 {
+  return -log(rng_exponential(bits));
+}

@@ -92,3 +92,33 @@ export class Philox {
     return this.normals[lane];
   }
 }
+
+/** One standard normal from two words (Box-Muller, cos branch, f32 steps), as rng_normal_cos in WGSL: lane 0 of normal4. */
+export function normalCos(bits0: number, bits1: number): number {
+  const r = f(Math.sqrt(f(-2 * f(Math.log(uniform01Open0(bits0))))));
+  return f(r * f(Math.cos(f(TWO_PI_F32 * uniform01(bits1)))));
+}
+
+/** Uniform in the open interval (0, 1): ((bits >> 9) + 0.5)·2^-23, exact in f32; as rng_uniform01_open in WGSL. */
+export function uniform01Open(bits: number): number {
+  return ((bits >>> 8) | 1) * TWO_POW_M24;
+}
+
+const EXPONENTIAL_SERIES = [1 / 15, 1 / 13, 1 / 11, 1 / 9, 1 / 7, 1 / 5, 1 / 3, 1].map(f);
+
+/** Exponential(1) = -log(u) in f32 steps, as rng_exponential in WGSL (atanh series for u >= 0.5). */
+export function exponential(bits: number): number {
+  const u = uniform01Open(bits);
+  if (u < 0.5) return -f(Math.log(u));
+  const v = f(1 - u);
+  const z = f(v / f(2 - v));
+  const z2 = f(z * z);
+  let p = EXPONENTIAL_SERIES[0];
+  for (let i = 1; i < EXPONENTIAL_SERIES.length; i++) p = f(f(p * z2) + EXPONENTIAL_SERIES[i]);
+  return f(f(2 * z) * p);
+}
+
+/** Standard Gumbel -log(Exponential(1)) in f32 steps, as rng_gumbel in WGSL. */
+export function gumbel(bits: number): number {
+  return -f(Math.log(exponential(bits)));
+}
