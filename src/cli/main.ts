@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { EmergentError } from '../engine/errors.js';
 import { registerDemo } from './demo.js';
 import { registerInfo } from './info.js';
+import { registerSparkNet } from './sparknet.js';
 
 const program = new Command('emergent')
   .description('Emergent: a GPU-native engine for research on emergent behaviour in learning systems')
@@ -11,6 +12,7 @@ const program = new Command('emergent')
 
 registerInfo(program);
 registerDemo(program);
+registerSparkNet(program);
 
 try {
   await program.parseAsync(process.argv);

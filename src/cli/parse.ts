@@ -8,3 +8,10 @@ export function intFlag(flag: string, value: string, min: number, max = Number.M
   }
   return n;
 }
+
+/** A number flag value (ranges are checked by the model's own validation), or a ParameterError naming the flag. */
+export function numberFlag(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || (Number.isNaN(n) && value.trim().toLowerCase() !== 'nan')) throw new ParameterError(flag, value, 'a number');
+  return n;
+}
