@@ -34,20 +34,16 @@ function fromPairs(n: number, src: Uint32Array, dst: Uint32Array, count: number)
   return { neurons: n, rowPtr: out, colIdx: cols, twin: twins(out, cols) };
 }
 
+/**
+ * With a symmetric structure and sorted rows, walking the rows in order meets the edges (i, j) of a
+ * column j in increasing i, which is the order of row j's entries: one linear pass finds every twin.
+ */
 function twins(rowPtr: Uint32Array, colIdx: Uint32Array): Uint32Array {
   const twin = new Uint32Array(colIdx.length);
   const n = rowPtr.length - 1;
+  const cursor = rowPtr.slice(0, n);
   for (let i = 0; i < n; i++) {
-    for (let e = rowPtr[i]; e < rowPtr[i + 1]; e++) {
-      const j = colIdx[e];
-      let lo = rowPtr[j], hi = rowPtr[j + 1];
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (colIdx[mid] < i) lo = mid + 1;
-        else hi = mid;
-      }
-      twin[e] = lo;
-    }
+    for (let e = rowPtr[i]; e < rowPtr[i + 1]; e++) twin[e] = cursor[colIdx[e]]++;
   }
   return twin;
 }
