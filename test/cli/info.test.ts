@@ -56,6 +56,12 @@ describe.skipIf(!built)('emergent demo', () => {
     expect(stableH).toBeLessThan(uniform);
   });
 
+  it.skipIf(!hasWebGpu)('exits cleanly in auto mode after passing over a software adapter (its Dawn instance outlives the device)', () => {
+    const { code, out } = emergent(['demo', '--rows', '64', '--width', '32']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/softmax collapse/);
+  });
+
   it('rejects a bad flag before any work, naming it and the range', () => {
     const { code, err } = emergent(['demo', '--backend', 'cpu', '--rows', '0']);
     expect(code).toBe(2);

@@ -28,6 +28,20 @@ interface DawnModule {
   globals: Record<string, unknown>;
 }
 
+/**
+ * Dawn instances by creation flags, kept for the life of the process: garbage-collecting an instance
+ * that once created a device aborts the process ("futex facility returned an unexpected error code",
+ * measured with webgpu 0.6.2), so each kind is created once and reused by every engine.
+ */
+const dawnInstances = new Map<string, GPU>();
+
+function dawnInstance(dawn: DawnModule, flags: string[]): GPU {
+  const key = flags.join(' ');
+  let gpu = dawnInstances.get(key);
+  if (!gpu) dawnInstances.set(key, (gpu = dawn.create(flags)));
+  return gpu;
+}
+
 async function loadDawn(attempts: string[]): Promise<DawnModule | null> {
   try {
     const mod = (await import('webgpu')) as unknown as DawnModule;
@@ -66,7 +80,7 @@ export async function findAdapter(): Promise<FoundAdapter | { adapter: null; att
   const dawn = await loadDawn(attempts);
   if (!dawn) return { adapter: null, attempts };
   try {
-    const gpu = dawn.create([]);
+    const gpu = dawnInstance(dawn, []);
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (adapter) {
       attempts.push(`dawn default: ${describeAdapter(adapter).description}`);
@@ -78,7 +92,7 @@ export async function findAdapter(): Promise<FoundAdapter | { adapter: null; att
   }
   try {
     if (!process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
-    const gpu = dawn.create(['backend=opengl']);
+    const gpu = dawnInstance(dawn, ['backend=opengl']);
     const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
     if (adapter) {
       attempts.push(`dawn opengl (EGL ${process.env.EGL_PLATFORM}, compatibility): ${describeAdapter(adapter).description}`);
