@@ -1,3 +1,4 @@
+import { defineRowTask, runRows, sharedScratch } from '../engine/cpu/worker-pool.js';
 import type { Engine } from '../engine/engine.js';
 import { ParameterError, ShapeError } from '../engine/errors.js';
 import type { CpuLaunch, KernelSpec } from '../engine/kernel.js';
@@ -132,48 +133,132 @@ export const matmulKernel: KernelSpec = {
   cpu: matmulCpu,
 };
 
-/** The CPU twin: per batch, rows of A and rows of Bᵀ made contiguous, then a register-blocked product. */
+/** Floats of transposed copies per operand per call (at least one batch): batches are done in groups that fit. */
+const SCRATCH_FLOATS = 2 ** 22;
+
+/**
+ * The CPU twin: rows of op(A) and of op(B)ᵀ made contiguous (transposed into shared scratch where they
+ * are not), then a register-blocked product over the rows of C, split between threads by runRows.
+ */
 function matmulCpu({ arrays: { mat_a, mat_b, mat_c }, uniforms: { mm }, overrides }: CpuLaunch): void {
   const { m, n, k, batch, a_batch_stride, b_batch_stride } = mm as unknown as MatmulUniform;
-  const transposeA = overrides.TRANSPOSE_A === 1;
-  const transposeB = overrides.TRANSPOSE_B === 1;
-  const aRows = transposeA ? new Float32Array(m * k) : null;
-  const bCols = transposeB ? null : new Float32Array(n * k);
-  let aLoaded = -1;
-  let bLoaded = -1;
-  for (let bi = 0; bi < batch; bi++) {
-    const aBase = bi * a_batch_stride;
-    const bBase = bi * b_batch_stride;
-    let aSrc = mat_a as Float32Array, aOff = aBase;
-    let bSrc = mat_b as Float32Array, bOff = bBase;
-    if (aRows) {
-      if (aLoaded !== aBase) transposeInto(aSrc, aBase, k, m, aRows);
-      aLoaded = aBase;
-      aSrc = aRows;
-      aOff = 0;
-    }
-    if (bCols) {
-      if (bLoaded !== bBase) transposeInto(bSrc, bBase, k, n, bCols);
-      bLoaded = bBase;
-      bSrc = bCols;
-      bOff = 0;
-    }
-    productOfRows(aSrc, aOff, bSrc, bOff, mat_c as Float32Array, bi * m * n, m, n, k);
+  const a = { data: mat_a as Float32Array, stride: a_batch_stride, storedTransposed: overrides.TRANSPOSE_A === 1, rows: m, cols: k, slot: 'matmul.a' };
+  const b = { data: mat_b as Float32Array, stride: b_batch_stride, storedTransposed: overrides.TRANSPOSE_B !== 1, rows: n, cols: k, slot: 'matmul.bt' };
+  const group = batchesPerGroup(batch, a, b);
+  const aBroadcast = a.stride === 0 ? rowMajor(a, 0, 1) : null;
+  const bBroadcast = b.stride === 0 ? rowMajor(b, 0, 1) : null;
+  for (let b0 = 0; b0 < batch; b0 += group) {
+    const b1 = Math.min(batch, b0 + group);
+    const aRows = aBroadcast ?? rowMajor(a, b0, b1);
+    const btRows = bBroadcast ?? rowMajor(b, b0, b1);
+    const product: MatmulRows = {
+      a: aRows.data, aOff: aRows.off, aStride: aRows.stride,
+      bt: btRows.data, bOff: btRows.off, bStride: btRows.stride,
+      c: mat_c as Float32Array, cOff: b0 * m * n, m, n, k,
+    };
+    runRows(matmulRowsTask, product, (b1 - b0) * m, { work: (b1 - b0) * m * n * k, granule: 2 });
   }
 }
 
-/** dst (cols x rows) = transpose of the rows x cols matrix at src[off..]. */
-function transposeInto(src: Float32Array, off: number, rows: number, cols: number, dst: Float32Array): void {
+/** An operand whose rows x cols matrices (one per batch, or one broadcast when stride is 0) are wanted row-major. */
+interface Operand {
+  data: Float32Array;
+  stride: number;
+  /** Stored transposed (cols x rows): rows must be copied out. */
+  storedTransposed: boolean;
+  rows: number;
+  cols: number;
+  slot: string;
+}
+
+/** Where the row-major matrices of one group of batches are: data[off + batch·stride ..]. */
+interface RowMajor {
+  data: Float32Array;
+  off: number;
+  stride: number;
+}
+
+function batchesPerGroup(batch: number, ...operands: Operand[]): number {
+  const copied = Math.max(...operands.map((o) => (o.storedTransposed && o.stride !== 0 ? o.rows * o.cols : 0)));
+  return copied === 0 ? batch : Math.max(1, Math.min(batch, Math.floor(SCRATCH_FLOATS / copied)));
+}
+
+/** The operand's matrices for batches [b0, b1): in place, or transposed into its scratch slot. */
+function rowMajor(o: Operand, b0: number, b1: number): RowMajor {
+  if (!o.storedTransposed) return { data: o.data, off: b0 * o.stride, stride: o.stride };
+  const copies = o.stride === 0 ? 1 : b1 - b0;
+  const t: Transposes = {
+    src: o.data, srcOff: b0 * o.stride, srcStride: o.stride, rows: o.cols, cols: o.rows,
+    dst: sharedScratch(o.slot, copies * o.rows * o.cols),
+  };
+  runRows(transposeTask, t, copies * o.rows, { work: TRANSPOSE_COST * copies * o.rows * o.cols, granule: 32 });
+  return { data: t.dst, off: 0, stride: o.stride === 0 ? 0 : o.rows * o.cols };
+}
+
+/** Time to move one element through a transpose, in multiply-adds of the product. */
+const TRANSPOSE_COST = 16;
+
+/** Copies: dst (cols x rows each, packed) = transposes of the rows x cols matrices at src[srcOff + copy·srcStride]. */
+interface Transposes {
+  src: Float32Array;
+  srcOff: number;
+  srcStride: number;
+  rows: number;
+  cols: number;
+  dst: Float32Array;
+}
+
+/** Rows [start, end) of the packed transposes, row g being column g % cols of copy g / cols. */
+function transposeRows(t: Transposes, start: number, end: number): void {
+  for (let g = start; g < end;) {
+    const copy = Math.floor(g / t.cols);
+    const c0 = g - copy * t.cols;
+    const c1 = Math.min(t.cols, c0 + end - g);
+    transposeColumns(t.src, t.srcOff + copy * t.srcStride, t.rows, t.cols, c0, c1, t.dst, copy * t.rows * t.cols);
+    g += c1 - c0;
+  }
+}
+
+/** dst[dstOff + c·rows + r] = src[off + r·cols + c] for columns c in [c0, c1), in 32 x 32 blocks. */
+function transposeColumns(src: Float32Array, off: number, rows: number, cols: number, c0: number, c1: number, dst: Float32Array, dstOff: number): void {
   const B = 32;
   for (let r0 = 0; r0 < rows; r0 += B) {
     const r1 = Math.min(r0 + B, rows);
-    for (let c0 = 0; c0 < cols; c0 += B) {
-      const c1 = Math.min(c0 + B, cols);
+    for (let b0 = c0; b0 < c1; b0 += B) {
+      const b1 = Math.min(b0 + B, c1);
       for (let r = r0; r < r1; r++) {
         const s = off + r * cols;
-        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[s + c];
+        for (let c = b0; c < b1; c++) dst[dstOff + c * rows + r] = src[s + c];
       }
     }
+  }
+}
+
+const transposeTask = defineRowTask('matmul.transpose', transposeRows, [transposeColumns]);
+
+/** One group of batches: C[cOff + (batch·m + i)·n + j] = Σ_p a[aOff + batch·aStride + i·k + p]·bt[bOff + batch·bStride + j·k + p]. */
+interface MatmulRows {
+  a: Float32Array;
+  aOff: number;
+  aStride: number;
+  bt: Float32Array;
+  bOff: number;
+  bStride: number;
+  c: Float32Array;
+  cOff: number;
+  m: number;
+  n: number;
+  k: number;
+}
+
+/** Rows [start, end) of C over a group of batches, row g being row g % m of batch g / m. */
+function productOfGroupRows(p: MatmulRows, start: number, end: number): void {
+  for (let g = start; g < end;) {
+    const batch = Math.floor(g / p.m);
+    const i = g - batch * p.m;
+    const rows = Math.min(end - g, p.m - i);
+    productOfRows(p.a, p.aOff + batch * p.aStride + i * p.k, p.bt, p.bOff + batch * p.bStride, p.c, p.cOff + g * p.n, rows, p.n, p.k);
+    g += rows;
   }
 }
 
@@ -238,6 +323,10 @@ function productOfLastRow(A: Float32Array, r: number, Bt: Float32Array, bOff: nu
     C[o + j] = c;
   }
 }
+
+// Every element of C is the same sum in the same order whichever thread computes its row and whichever
+// block (2x4, 2x1, 1x4, 1x1) it falls in, so threaded and single-threaded results are bit-identical.
+const matmulRowsTask = defineRowTask('matmul.rows', productOfGroupRows, [productOfRows, productOfLastRow]);
 
 /**
  * C = op(a) · op(b) in f32, op = transpose where asked. a: [M, K] or [B, M, K] ([.., K, M] with

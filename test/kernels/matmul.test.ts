@@ -1,5 +1,6 @@
-import { expect, it } from 'vitest';
-import type { Engine } from '../../src/engine/engine.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { setWorkerPoolSize, startWorkerPool, workerPoolStats } from '../../src/engine/cpu/worker-pool.js';
+import { createEngine, type Engine } from '../../src/engine/engine.js';
 import { ParameterError, ShapeError } from '../../src/engine/errors.js';
 import { MATMUL_GPU_TILE, type MatmulTile, matmul } from '../../src/kernels/matmul.js';
 import { describeEachBackend } from '../support/backends.js';
@@ -184,5 +185,46 @@ describeEachBackend('matmul', (engine) => {
     expect(() => matmul(e, a, good, { tile: { ...MATMUL_GPU_TILE, x: 64, y: 64 } })).toThrow(/x·y <= /);
     expect(() => matmul(e, a, good, { tile: { ...MATMUL_GPU_TILE, k: 512 } })).toThrow(/bytes of workgroup memory/);
     expect(Array.from(await e.read(out))).toEqual(new Array(18).fill(7));
+  });
+});
+
+/** The index of the first element whose bits differ, or -1. */
+function firstBitDifference(x: Float32Array, y: Float32Array): number {
+  const bx = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const by = new Uint32Array(y.buffer, y.byteOffset, y.length);
+  if (bx.length !== by.length) return Math.min(bx.length, by.length);
+  return bx.findIndex((v, i) => v !== by[i]);
+}
+
+describe('matmul [cpu] threads', () => {
+  afterAll(() => setWorkerPoolSize());
+
+  it(`2 workers vs the caller alone: bit-identical on (B,M,K,N) = (3,300,257,301), every transpose, batch on both sides or A broadcast; both vs tf.matMul (${TOL})`, async () => {
+    const e = await createEngine({ backend: 'cpu' });
+    const cases: Case[] = [];
+    for (const [ta, tb] of TRANSPOSES) {
+      for (const batchA of [3, null]) cases.push({ m: 300, k: 257, n: 301, ta, tb, batchA, batchB: 3, seed: cases.length });
+    }
+    const products = cases.map((c) => {
+      const shapes = operandShapes(c.m, c.k, c.n, c.ta, c.tb, c.batchA, c.batchB);
+      const aData = testData(shapes.a.reduce((p, d) => p * d, 1), 3 + (c.seed ?? 0), -2, 2);
+      const bData = testData(shapes.b.reduce((p, d) => p * d, 1), 5 + (c.seed ?? 0), -1.5, 1.5);
+      return { c, shapes, aData, bData, a: e.tensor(aData, shapes.a), b: e.tensor(bData, shapes.b) };
+    });
+    const run = (p: (typeof products)[number]) => e.read(matmul(e, p.a, p.b, { transposeA: p.c.ta, transposeB: p.c.tb })) as Promise<Float32Array>;
+    setWorkerPoolSize(0);
+    const alone = await Promise.all(products.map(run));
+    setWorkerPoolSize(2);
+    expect(await startWorkerPool()).toBe(2);
+    const chunksBefore = workerPoolStats().chunksByWorkers;
+    const threaded = await Promise.all(products.map(run));
+    expect(workerPoolStats().chunksByWorkers, 'chunks computed by workers').toBeGreaterThan(chunksBefore);
+    products.forEach((p, i) => {
+      const label = `a ${JSON.stringify(p.shapes.a)} b ${JSON.stringify(p.shapes.b)} tA=${p.c.ta} tB=${p.c.tb}`;
+      expect(firstBitDifference(threaded[i], alone[i]), label).toBe(-1);
+      const expected = tfValues(() => tf.matMul(tf.tensor(p.aData, p.shapes.a), tf.tensor(p.bData, p.shapes.b), p.c.ta, p.c.tb));
+      expectClose(threaded[i], expected, tolerance(p.c.k, p.aData, p.bData), label);
+    });
+    e.dispose();
   });
 });

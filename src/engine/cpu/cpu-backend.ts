@@ -3,6 +3,7 @@ import { type AnyTypedArray, type DType, allocArray } from '../dtype.js';
 import { AllocationError } from '../errors.js';
 import type { Launch } from '../kernel.js';
 import type { Storage } from '../tensor.js';
+import { acquireWorkerPool, allocateShareable, releaseWorkerPool } from './worker-pool.js';
 
 /** The CPU backend's limits: an engine choice (typed arrays could hold more), kept beside WebGPU's. */
 export const CPU_LIMITS: EngineLimits = {
@@ -19,7 +20,7 @@ export const CPU_LIMITS: EngineLimits = {
 };
 
 function view(storage: Storage, dtype: DType, size: number): AnyTypedArray {
-  const buf = storage as ArrayBuffer;
+  const buf = storage as ArrayBufferLike;
   switch (dtype) {
     case 'f32': return new Float32Array(buf, 0, size);
     case 'i32': return new Int32Array(buf, 0, size);
@@ -27,9 +28,13 @@ function view(storage: Storage, dtype: DType, size: number): AnyTypedArray {
   }
 }
 
-/** Runs every kernel's CPU twin on typed arrays, at once, in the caller's thread. */
+/**
+ * Runs every kernel's CPU twin on typed arrays, at once; twins may share rows of the work with the
+ * worker pool (worker-pool.ts), which is why storage is a SharedArrayBuffer where one exists.
+ */
 export class CpuBackend implements Backend {
   readonly info: BackendInfo;
+  #disposed = false;
 
   constructor(discovery: string[] = []) {
     const os = typeof process !== 'undefined' && process.arch ? `${process.platform}-${process.arch}` : 'browser';
@@ -41,17 +46,18 @@ export class CpuBackend implements Backend {
       limits: { ...CPU_LIMITS },
       discovery: [...discovery, 'cpu: chosen'],
     };
+    acquireWorkerPool();
   }
 
   allocate(bytes: number, name: string): Storage {
     if (bytes > CPU_LIMITS.maxBufferSize) throw new AllocationError(name, bytes, 'maxBufferSize', CPU_LIMITS.maxBufferSize);
-    return new ArrayBuffer(bytes);
+    return allocateShareable(bytes);
   }
 
   release(): void {}
 
   write(storage: Storage, data: AnyTypedArray): void {
-    new Uint8Array(storage as ArrayBuffer).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    new Uint8Array(storage as ArrayBufferLike).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
   async read(storage: Storage, dtype: DType, size: number): Promise<AnyTypedArray> {
@@ -61,11 +67,11 @@ export class CpuBackend implements Backend {
   }
 
   copy(src: Storage, dst: Storage, bytes: number): void {
-    new Uint8Array(dst as ArrayBuffer, 0, bytes).set(new Uint8Array(src as ArrayBuffer, 0, bytes));
+    new Uint8Array(dst as ArrayBufferLike, 0, bytes).set(new Uint8Array(src as ArrayBufferLike, 0, bytes));
   }
 
   clear(storage: Storage, bytes: number): void {
-    new Uint8Array(storage as ArrayBuffer, 0, bytes).fill(0);
+    new Uint8Array(storage as ArrayBufferLike, 0, bytes).fill(0);
   }
 
   async compile(): Promise<void> {}
@@ -81,5 +87,10 @@ export class CpuBackend implements Backend {
 
   async sync(): Promise<void> {}
 
-  dispose(): void {}
+  /** Terminates the worker pool's threads when no other CPU backend is left. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    releaseWorkerPool();
+  }
 }
