@@ -1,4 +1,4 @@
-import { defineRowTask, runRows, sharedScratch } from '../engine/cpu/worker-pool.js';
+import { defineRowTask, runRows, shareable, sharedScratch, worthThreads } from '../engine/cpu/worker-pool.js';
 import type { Engine } from '../engine/engine.js';
 import { ParameterError, ShapeError } from '../engine/errors.js';
 import type { CpuLaunch, KernelSpec } from '../engine/kernel.js';
@@ -140,8 +140,13 @@ const SCRATCH_FLOATS = 2 ** 22;
  * The CPU twin: rows of op(A) and of op(B)ᵀ made contiguous (transposed into shared scratch where they
  * are not), then a register-blocked product over the rows of C, split between threads by runRows.
  */
-function matmulCpu({ arrays: { mat_a, mat_b, mat_c }, uniforms: { mm }, overrides }: CpuLaunch): void {
+function matmulCpu({ arrays, uniforms: { mm }, overrides }: CpuLaunch): void {
   const { m, n, k, batch, a_batch_stride, b_batch_stride } = mm as unknown as MatmulUniform;
+  const threaded = worthThreads(batch * m * n * k);
+  const out = arrays.mat_c as Float32Array;
+  const mat_a = threaded ? shareable(arrays.mat_a as Float32Array, 'matmul.a.in') : arrays.mat_a;
+  const mat_b = threaded ? shareable(arrays.mat_b as Float32Array, 'matmul.b.in') : arrays.mat_b;
+  const mat_c = threaded ? sharedScratch('matmul.c.out', out.length) : out;
   const a = { data: mat_a as Float32Array, stride: a_batch_stride, storedTransposed: overrides.TRANSPOSE_A === 1, rows: m, cols: k, slot: 'matmul.a' };
   const b = { data: mat_b as Float32Array, stride: b_batch_stride, storedTransposed: overrides.TRANSPOSE_B !== 1, rows: n, cols: k, slot: 'matmul.bt' };
   const group = batchesPerGroup(batch, a, b);
@@ -158,6 +163,7 @@ function matmulCpu({ arrays: { mat_a, mat_b, mat_c }, uniforms: { mm }, override
     };
     runRows(matmulRowsTask, product, (b1 - b0) * m, { work: (b1 - b0) * m * n * k, granule: 2 });
   }
+  if (mat_c !== out) out.set(mat_c);
 }
 
 /** An operand whose rows x cols matrices (one per batch, or one broadcast when stride is 0) are wanted row-major. */

@@ -3,7 +3,7 @@ import { type AnyTypedArray, type DType, allocArray } from '../dtype.js';
 import { AllocationError } from '../errors.js';
 import type { Launch } from '../kernel.js';
 import type { Storage } from '../tensor.js';
-import { acquireWorkerPool, allocateShareable, releaseWorkerPool } from './worker-pool.js';
+import { acquireWorkerPool, releaseWorkerPool } from './worker-pool.js';
 
 /** The CPU backend's limits: an engine choice (typed arrays could hold more), kept beside WebGPU's. */
 export const CPU_LIMITS: EngineLimits = {
@@ -29,8 +29,8 @@ function view(storage: Storage, dtype: DType, size: number): AnyTypedArray {
 }
 
 /**
- * Runs every kernel's CPU twin on typed arrays, at once; twins may share rows of the work with the
- * worker pool (worker-pool.ts), which is why storage is a SharedArrayBuffer where one exists.
+ * Runs every kernel's CPU twin on typed arrays, at once; a twin may share rows of its work with the
+ * worker pool (worker-pool.ts), copying its operands into shared memory to do so.
  */
 export class CpuBackend implements Backend {
   readonly info: BackendInfo;
@@ -51,7 +51,7 @@ export class CpuBackend implements Backend {
 
   allocate(bytes: number, name: string): Storage {
     if (bytes > CPU_LIMITS.maxBufferSize) throw new AllocationError(name, bytes, 'maxBufferSize', CPU_LIMITS.maxBufferSize);
-    return allocateShareable(bytes);
+    return new ArrayBuffer(bytes);
   }
 
   release(): void {}

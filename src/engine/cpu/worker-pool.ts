@@ -144,6 +144,23 @@ export function allocateShareable(bytes: number): ArrayBufferLike {
   return typeof SharedArrayBuffer !== 'undefined' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
+/**
+ * `data` itself when the workers can read it, else a copy in shareable scratch `slot`. Tensor storage
+ * stays in plain ArrayBuffers (V8 reads typed arrays over SharedArrayBuffer markedly slower in the other
+ * twins), so a threaded twin copies its operands in: O(size) beside the O(work) it splits.
+ */
+export function shareable(data: Float32Array, slot: string): Float32Array {
+  if (data.buffer instanceof SharedArrayBuffer) return data;
+  const copy = sharedScratch(slot, data.length);
+  copy.set(data);
+  return copy;
+}
+
+/** Whether `work` is large enough for runRows to use other threads at all. */
+export function worthThreads(work: number): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && workerPoolSize() > 0 && work >= 2 * MIN_WORK_PER_THREAD;
+}
+
 /** `length` floats of shareable scratch memory for `slot`, reused by later calls (contents unspecified). */
 export function sharedScratch(slot: string, length: number): Float32Array {
   const kept = pool.scratch.get(slot);
