@@ -146,8 +146,8 @@ export function allocateShareable(bytes: number): ArrayBufferLike {
 
 /**
  * `data` itself when the workers can read it, else a copy in shareable scratch `slot`. Tensor storage
- * stays in plain ArrayBuffers (V8 reads typed arrays over SharedArrayBuffer markedly slower in the other
- * twins), so a threaded twin copies its operands in: O(size) beside the O(work) it splits.
+ * stays in plain ArrayBuffers, which exist everywhere (a browser page without cross-origin isolation has
+ * no SharedArrayBuffer), so a threaded twin copies its operands in: O(size) beside the O(work) it splits.
  */
 export function shareable(data: Float32Array, slot: string): Float32Array {
   if (data.buffer instanceof SharedArrayBuffer) return data;
