@@ -1,6 +1,6 @@
 // Generates BENCHMARKS.md from bench/results/*.json: every row with its peer from the same run.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { BenchRow } from './engine/rows.js';
+import type { BenchRow } from './lib/rows.js';
 
 interface ResultFile {
   suite: string;

@@ -5,7 +5,7 @@ import type { WebGpuBackend } from '../../src/engine/webgpu/webgpu-backend.js';
 import { SHADERS } from '../../src/generated/shaders.js';
 import { affine } from '../../src/kernels/elementwise.js';
 import { measureInterleaved } from '../lib/measure.js';
-import type { BenchRow } from './rows.js';
+import type { BenchRow } from '../lib/rows.js';
 
 const N = 2000;
 const ELEMENTS = 256;

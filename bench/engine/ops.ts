@@ -7,7 +7,7 @@ import { sum } from '../../src/kernels/reduce.js';
 import { softmax } from '../../src/kernels/softmax.js';
 import { measure, repsFor, type Timing } from '../lib/measure.js';
 import type { TfPeer } from './peers.js';
-import type { BenchRow } from './rows.js';
+import type { BenchRow } from '../lib/rows.js';
 
 export interface OpCase {
   bench: 'matmul' | 'softmax' | 'sum';

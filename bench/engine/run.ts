@@ -1,14 +1,13 @@
 // bench/engine: matmul, softmax and sum beside tfjs-core (cpu, and webgpu on the same Dawn adapter), and the
 // cost per dispatch of the batched encoder beside raw Dawn loops. Writes bench/results/engine.json.
 // Run: npm run bench:engine [-- --quick]
-import { writeFileSync, mkdirSync } from 'node:fs';
 import { createEngine, type Engine } from '../../src/engine/engine.js';
 import { findAdapter } from '../../src/engine/webgpu/discover.js';
-import { machineInfo } from '../lib/machine.js';
+import { writeResults } from '../lib/results.js';
 import { benchDispatch } from './dispatch.js';
 import { benchOps } from './ops.js';
 import { loadTf } from './peers.js';
-import type { BenchRow } from './rows.js';
+import type { BenchRow } from '../lib/rows.js';
 
 const quick = process.argv.includes('--quick');
 const outIndex = process.argv.indexOf('--out');
@@ -36,17 +35,7 @@ if (webgpu) {
 }
 rows.push(...(await benchOps({ cpu, webgpu }, peer, quick, log)));
 
-const result = {
-  suite: 'engine',
-  date: new Date().toISOString(),
-  quick,
-  machine: machineInfo(),
-  backends: { webgpu: webgpu?.info ?? null, cpu: cpu.info },
-  skipped,
-  rows,
-};
-mkdirSync('bench/results', { recursive: true });
-writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
+writeResults(outFile, { name: 'engine', quick, backends: { webgpu: webgpu?.info ?? null, cpu: cpu.info }, skipped, rows });
 log(`wrote ${outFile}`);
 for (const r of rows) {
   console.log(`${r.bench.padEnd(8)} ${r.case.padEnd(34)} ${r.impl.padEnd(48)} ${r.medianMs.toFixed(2).padStart(10)} ms  ${r.metric ? `${r.metric.value.toFixed(2)} ${r.metric.name}` : ''}`);

@@ -3,11 +3,11 @@
 // Writes bench/results/sparknet.json.
 // Run: node scripts/run-ts.mjs bench/sparknet/run.ts [--quick] [--out FILE] [--cases seq500,par4096,...]
 //      [--no-webgpu] [--no-peers]
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { freemem, loadavg } from 'node:os';
 import { createEngine, type Engine } from '../../src/engine/engine.js';
-import type { BenchRow } from '../engine/rows.js';
+import type { BenchRow } from '../lib/rows.js';
 import { machineInfo } from '../lib/machine.js';
+import { writeResults } from '../lib/results.js';
 import type { Timing } from '../lib/measure.js';
 import { type PeerName, SPARK_CASES, type SparkCase, formatBytes, hostBytes, largestBinding } from './cases.js';
 import { type Budget, type OursResult, timeOurs } from './ours.js';
@@ -182,18 +182,7 @@ for (const c of SPARK_CASES.filter((x) => !only || only.includes(x.key))) {
 }
 log(`measured in ${((performance.now() - started) / 60000).toFixed(1)} min`);
 
-const result = {
-  suite: 'sparknet',
-  date: new Date().toISOString(),
-  quick,
-  machine: machineInfo(),
-  backends: { webgpu: webgpu?.info ?? null, cpu: cpu.info },
-  skipped,
-  rows,
-  peers: python ? { python: python.command, torch: python.torch } : null,
-};
-mkdirSync('bench/results', { recursive: true });
-writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
+writeResults(outFile, { name: 'sparknet', quick, backends: { webgpu: webgpu?.info ?? null, cpu: cpu.info }, skipped, rows }, { peers: python ? { python: python.command, torch: python.torch } : null });
 log(`wrote ${outFile}`);
 printSummary(rows);
 for (const s of skipped) console.log(`not measured: ${s}`);
