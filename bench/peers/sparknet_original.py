@@ -11,6 +11,8 @@ import time
 
 import torch
 
+from peer_timing import blas_library, timed_steps
+
 STATE_DECAY = 0.95
 NOISE_STD = 0.05
 LR_EDGE = 0.05
@@ -73,34 +75,6 @@ class SparkNet:
         # 5: global decay and clamp, a full pass over W
         W.mul_(1 - GLOBAL_DECAY)
         W.clamp_(-1.0, 1.0)
-
-
-def blas_library():
-    """The BLAS library torch loaded (Debian's torch uses the system libblas.so.3 alternative)."""
-    try:
-        with open('/proc/self/maps') as f:
-            paths = {line.split()[-1] for line in f if 'blas' in line.lower()}
-        return ', '.join(sorted(paths)) or 'none found'
-    except OSError:
-        return 'unknown'
-
-
-def timed_steps(net, steps, reps, budget_s, estimate_s):
-    """Steps taken, seconds in all and ms per step of each of `reps` equal chunks; with a budget, as many
-    steps as fit it (at most `steps`)."""
-    if budget_s > 0:
-        steps = max(reps, min(steps, round(budget_s / max(estimate_s, 1e-6))))
-    reps = max(1, min(reps, steps))
-    chunks = [steps // reps + (1 if r < steps % reps else 0) for r in range(reps)]
-    rep_ms, seconds = [], 0.0
-    for count in chunks:
-        t = time.perf_counter()
-        for _ in range(count):
-            net.step()
-        elapsed = time.perf_counter() - t
-        seconds += elapsed
-        rep_ms.append(elapsed * 1000 / count)
-    return steps, seconds, rep_ms
 
 
 def main():
