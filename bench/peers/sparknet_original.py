@@ -4,28 +4,26 @@ Torch tensors on the CPU; the sparks move one after another in a Python loop, ea
 sparks' writes (softmax over the row, torch.multinomial); step 5 is the full decay-and-clamp pass over W.
 Prints one JSON line: {steps_per_s, seconds, steps, torch_version, threads, ...}.
 """
-import argparse
-import json
-import os
-import time
 
 import torch
 
-from peer_timing import blas_library, timed_steps
-
-STATE_DECAY = 0.95
-NOISE_STD = 0.05
-LR_EDGE = 0.05
-GLOBAL_DECAY = 0.001
-MEM_DECAY = 0.92
-MEM_DEPOSIT = 0.15
-MEM_BIAS = 0.8
-EXPLORE = 0.05
-TEMPERATURE = 0.3
-ENERGY_DECAY = 0.98
-MIN_ENERGY = 0.05
-FORCE_STEPS = 5
-RESPAWN_GAIN = 2.0
+from peer_common import (
+    STATE_DECAY,
+    NOISE_STD,
+    LR_EDGE,
+    GLOBAL_DECAY,
+    MEM_DECAY,
+    MEM_DEPOSIT,
+    MEM_BIAS,
+    EXPLORE,
+    TEMPERATURE,
+    ENERGY_DECAY,
+    MIN_ENERGY,
+    FORCE_STEPS,
+    RESPAWN_GAIN,
+    peer_arguments,
+    run_peer,
+)
 
 
 class SparkNet:
@@ -78,34 +76,9 @@ class SparkNet:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--neurons', type=int, default=500)
-    ap.add_argument('--sparks', type=int, default=3)
-    ap.add_argument('--steps', type=int, default=200)
-    ap.add_argument('--warmup', type=int, default=10)
-    ap.add_argument('--threads', type=int, default=os.cpu_count() or 1)
-    ap.add_argument('--reps', type=int, default=1, help='time the steps in this many equal chunks')
-    ap.add_argument('--budget-s', type=float, default=0, help='timed seconds to aim for (then --steps is the most)')
-    ap.add_argument('--seed', type=int, default=0)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    t0 = time.perf_counter()
-    net = SparkNet(a.neurons, a.sparks)
-    init_seconds = time.perf_counter() - t0
-    estimate_s = 0.0
-    for _ in range(max(a.warmup, 1 if a.budget_s > 0 else 0)):
-        t = time.perf_counter()
-        net.step()
-        estimate_s = time.perf_counter() - t
-    steps, seconds, rep_ms = timed_steps(net, a.steps, a.reps, a.budget_s, estimate_s)
-    print(json.dumps({
-        'steps_per_s': steps / seconds, 'seconds': seconds, 'steps': steps,
-        'torch_version': torch.__version__, 'threads': torch.get_num_threads(),
-        'rep_ms_per_step': rep_ms, 'init_seconds': init_seconds, 'blas': blas_library(),
-        'check': {'w_mean': float(net.W.mean()), 'm_max': float(net.M.max())},
-    }))
-
+    a = peer_arguments(__doc__, neurons=500, sparks=3, steps=200, warmup=10).parse_args()
+    run_peer(a, lambda: SparkNet(a.neurons, a.sparks),
+             lambda net: {'check': {'w_mean': float(net.W.mean()), 'm_max': float(net.M.max())}})
 
 if __name__ == '__main__':
     main()

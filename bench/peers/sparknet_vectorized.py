@@ -10,31 +10,31 @@ Global decay is a scalar beside W (renormalised when small), as SCIENCE.md allow
 original's decay-and-clamp pass over W instead.
 Prints one JSON line: {steps_per_s, seconds, steps, torch_version, threads, ...}.
 """
-import argparse
-import json
-import os
-import time
 import warnings
 
 import torch
 
-from peer_timing import blas_library, timed_steps
+from peer_common import (
+    STATE_DECAY,
+    NOISE_STD,
+    LR_EDGE,
+    GLOBAL_DECAY,
+    MEM_DECAY,
+    MEM_DEPOSIT,
+    MEM_BIAS,
+    EXPLORE,
+    TEMPERATURE,
+    ENERGY_DECAY,
+    MIN_ENERGY,
+    FORCE_STEPS,
+    RESPAWN_GAIN,
+    peer_arguments,
+    run_peer,
+)
+
 
 warnings.filterwarnings('ignore', message='scatter_reduce')
 
-STATE_DECAY = 0.95
-NOISE_STD = 0.05
-LR_EDGE = 0.05
-GLOBAL_DECAY = 0.001
-MEM_DECAY = 0.92
-MEM_DEPOSIT = 0.15
-MEM_BIAS = 0.8
-EXPLORE = 0.05
-TEMPERATURE = 0.3
-ENERGY_DECAY = 0.98
-MIN_ENERGY = 0.05
-FORCE_STEPS = 5
-RESPAWN_GAIN = 2.0
 RENORMALISE_BELOW = 2.0 ** -16
 
 
@@ -121,39 +121,15 @@ class ParallelSparkNet:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--neurons', type=int, default=4096)
-    ap.add_argument('--sparks', type=int, default=256)
-    ap.add_argument('--steps', type=int, default=50)
-    ap.add_argument('--warmup', type=int, default=3)
-    ap.add_argument('--threads', type=int, default=os.cpu_count() or 1)
-    ap.add_argument('--reps', type=int, default=1, help='time the steps in this many equal chunks')
-    ap.add_argument('--budget-s', type=float, default=0, help='timed seconds to aim for (then --steps is the most)')
+    ap = peer_arguments(__doc__, neurons=4096, sparks=256, steps=50, warmup=3)
     ap.add_argument('--chunk', type=int, default=0, help='sparks whose rows are gathered at once (0: 2^20 / N)')
     ap.add_argument('--sampler', choices=['cdf', 'race', 'multinomial'], default='cdf')
     ap.add_argument('--full-decay', action='store_true')
-    ap.add_argument('--seed', type=int, default=0)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    t0 = time.perf_counter()
     chunk = a.chunk if a.chunk > 0 else max(1, 2 ** 20 // a.neurons)
-    net = ParallelSparkNet(a.neurons, a.sparks, chunk, a.sampler, a.full_decay)
-    init_seconds = time.perf_counter() - t0
-    estimate_s = 0.0
-    for _ in range(max(a.warmup, 1 if a.budget_s > 0 else 0)):
-        t = time.perf_counter()
-        net.step()
-        estimate_s = time.perf_counter() - t
-    steps, seconds, rep_ms = timed_steps(net, a.steps, a.reps, a.budget_s, estimate_s)
-    print(json.dumps({
-        'steps_per_s': steps / seconds, 'seconds': seconds, 'steps': steps,
-        'torch_version': torch.__version__, 'threads': torch.get_num_threads(),
-        'rep_ms_per_step': rep_ms, 'init_seconds': init_seconds, 'blas': blas_library(),
-        'sampler': a.sampler, 'chunk': chunk, 'full_decay': a.full_decay,
-        'check': {'w_mean': float(net.W.mean()) * net.scale, 'm_max': float(net.M.max())},
-    }))
-
+    run_peer(a, lambda: ParallelSparkNet(a.neurons, a.sparks, chunk, a.sampler, a.full_decay),
+             lambda net: {'sampler': a.sampler, 'chunk': chunk, 'full_decay': a.full_decay,
+                          'check': {'w_mean': float(net.W.mean()) * net.scale, 'm_max': float(net.M.max())}})
 
 if __name__ == '__main__':
     main()
